@@ -8,7 +8,7 @@ CDS Hooks error body; they never build a framework response.
 ::
 
     DavinciError
-    ├── ConfigurationError            bad settings, bad rule pack               (500, operator error)
+    ├── ConfigurationError            bad settings, bad rule pack               500 (operator)
     ├── RequestError                  the caller sent something unusable        400
     │   ├── InvalidHookRequest        CDS Hooks envelope or context is invalid  400
     │   ├── PayerNotServed            Coverage names a payer we do not serve    400 (CRD hook-12)

@@ -1,0 +1,143 @@
+"""CRD records: hook calls, the coverage assertions they produced, and card feedback.
+
+CRD ``found-37`` asks servers to keep logs of every invocation and response, and
+``found-11`` to retain guidance so it can be honoured at claim time; DTR and PAS find a
+decision by its ``coverage-assertion-id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from davinci_pa.store.clock import Clock, utc_now
+from davinci_pa.store.database import Database
+from davinci_pa.store.schema import coverage_assertions, hook_calls, hook_feedback
+
+
+@dataclass(frozen=True, slots=True)
+class HookCall:
+    """One hook invocation as answered."""
+
+    request_id: str
+    service_id: str
+    hook: str
+    hook_instance: str
+    client: str | None
+    duration_ms: float
+    status: int
+    response: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssertionRecord:
+    """A coverage assertion made for one order and coverage."""
+
+    assertion_id: str
+    request_id: str
+    order_ref: str
+    coverage_ref: str | None
+    payer_id: str | None
+    topic_id: str | None
+    rule_source: str
+    decision: Mapping[str, Any]
+    satisfied_pa_id: str | None = None
+
+
+class CrdRecords:
+    """Repository for CRD hook calls, coverage assertions and feedback."""
+
+    def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    def record_call(self, call: HookCall, assertions: Iterable[AssertionRecord]) -> None:
+        """Store a hook call and its assertions in one transaction."""
+        now = self._clock()
+        rows = [_assertion_row(a, now) for a in assertions]
+        with self._db.transaction() as conn:
+            conn.execute(sa.insert(hook_calls).values(**_call_row(call, now)))
+            if rows:
+                conn.execute(sa.insert(coverage_assertions), rows)
+
+    def assertion(self, assertion_id: str) -> AssertionRecord | None:
+        """Return the assertion with this id, if one was made."""
+        query = sa.select(coverage_assertions).where(
+            coverage_assertions.c.assertion_id == assertion_id
+        )
+        with self._db.transaction() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        return AssertionRecord(**{k: v for k, v in row.items() if k != "created_at"})
+
+    def calls(self, *, limit: int = 100) -> list[HookCall]:
+        """Return the most recent hook calls, newest first."""
+        query = sa.select(hook_calls).order_by(hook_calls.c.received_at.desc()).limit(limit)
+        with self._db.transaction() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [HookCall(**{k: v for k, v in r.items() if k != "received_at"}) for r in rows]
+
+    def record_feedback(
+        self, service_id: str, items: Iterable[Mapping[str, Any]], *, client: str | None
+    ) -> int:
+        """Store feedback entries as received (CDS Hooks §Feedback); return how many."""
+        now = self._clock()
+        rows = [_feedback_row(service_id, item, client, now) for item in items]
+        if rows:
+            with self._db.transaction() as conn:
+                conn.execute(sa.insert(hook_feedback), rows)
+        return len(rows)
+
+    def feedback_count(self, card_uuid: str) -> int:
+        """Return how many feedback entries name this card."""
+        query = sa.select(sa.func.count()).where(hook_feedback.c.card_uuid == card_uuid)
+        with self._db.transaction() as conn:
+            return int(conn.execute(query).scalar_one())
+
+
+def _call_row(call: HookCall, now: Any) -> dict[str, Any]:
+    return {
+        "request_id": call.request_id,
+        "service_id": call.service_id,
+        "hook": call.hook,
+        "hook_instance": call.hook_instance,
+        "client": call.client,
+        "received_at": now,
+        "duration_ms": call.duration_ms,
+        "status": call.status,
+        "response": dict(call.response) if call.response is not None else None,
+    }
+
+
+def _assertion_row(record: AssertionRecord, now: Any) -> dict[str, Any]:
+    return {
+        "assertion_id": record.assertion_id,
+        "request_id": record.request_id,
+        "order_ref": record.order_ref,
+        "coverage_ref": record.coverage_ref,
+        "payer_id": record.payer_id,
+        "topic_id": record.topic_id,
+        "rule_source": record.rule_source,
+        "decision": dict(record.decision),
+        "satisfied_pa_id": record.satisfied_pa_id,
+        "created_at": now,
+    }
+
+
+def _feedback_row(
+    service_id: str, item: Mapping[str, Any], client: str | None, now: Any
+) -> dict[str, Any]:
+    return {
+        "service_id": service_id,
+        "card_uuid": item["card"],
+        "outcome": item["outcome"],
+        "accepted_suggestions": item.get("acceptedSuggestions"),
+        "override_reason": item.get("overrideReason"),
+        "outcome_timestamp": item["outcomeTimestamp"],
+        "client": client,
+        "received_at": now,
+    }

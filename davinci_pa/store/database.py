@@ -1,0 +1,82 @@
+"""The database handle: engine creation, dialect tuning and Alembic migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from davinci_pa.errors import ConfigurationError, StoreError
+
+DEFAULT_URL = "sqlite:///davinci-pa.sqlite3"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x6461766E  # pg_advisory_lock key shared by every worker
+
+
+class Database:
+    """A SQLAlchemy engine plus the operations every repository needs.
+
+    Args:
+        url: SQLAlchemy URL; ``sqlite:///file.sqlite3`` (default) or
+            ``postgresql+psycopg://user@host/db``.
+        echo: log SQL statements (never enable in production: statements carry PHI).
+    """
+
+    def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False) -> None:
+        try:
+            self.engine: Engine = _create_engine(url, echo=echo)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise ConfigurationError(f"cannot use database URL: {exc}") from exc
+
+    @property
+    def dialect(self) -> str:
+        """The SQL dialect name (``sqlite`` or ``postgresql``)."""
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (safe to call from every worker)."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self.transaction() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Run the block in one transaction; database failures become StoreError."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database operation failed: {type(exc).__name__}") from exc
+
+    def dispose(self) -> None:
+        """Close every pooled connection (call after fork and at shutdown)."""
+        self.engine.dispose()
+
+
+def _create_engine(url: str, *, echo: bool) -> Engine:
+    options: dict[str, Any] = {"echo": echo, "future": True}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        engine = sa.create_engine(url, **options)
+        sa.event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, **options)
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

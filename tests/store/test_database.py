@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from davinci_pa.store import Database
+from davinci_pa.store.audit import AuditEvent, AuditLog
+from davinci_pa.store.crd_records import AssertionRecord, CrdRecords, HookCall
+from davinci_pa.store.replay import DatabaseReplayCache
+from davinci_pa.store.schema import metadata
+
+
+def test_migrations_match_table_definitions(database: Database) -> None:
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_migrate_is_idempotent(database: Database) -> None:
+    database.migrate()
+    with database.engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+    assert {"hook_calls", "coverage_assertions", "jwt_replay", "audit_events"} <= tables
+
+
+def test_hook_call_and_assertions_round_trip(database: Database) -> None:
+    records = CrdRecords(database)
+    call = HookCall("req-1", "crd-order-sign", "order-sign", "hi-1", "iss", 2.5, 200, {"cards": []})
+    assertion = AssertionRecord(
+        "ca-1",
+        "req-1",
+        "DeviceRequest/d1",
+        "Coverage/c1",
+        "p",
+        "home-oxygen",
+        "static",
+        {"covered": "covered"},
+        None,
+    )
+    records.record_call(call, [assertion])
+    assert records.assertion("ca-1") == assertion
+    assert records.assertion("missing") is None
+    assert records.calls()[0] == call
+
+
+def test_replay_cache_accepts_a_jti_once_until_expiry(database: Database) -> None:
+    now = [1000.0]
+    cache = DatabaseReplayCache(database, clock=lambda: now[0])
+    assert cache.add_if_new("iss", "jti-1", 1300.0)
+    assert not cache.add_if_new("iss", "jti-1", 1300.0)
+    assert cache.add_if_new("other-iss", "jti-1", 1300.0)
+    now[0] = 1301.0
+    assert cache.add_if_new("iss", "jti-1", 1600.0)
+
+
+def test_feedback_keeps_duplicates(database: Database) -> None:
+    records = CrdRecords(database)
+    item = {
+        "card": "u1",
+        "outcome": "accepted",
+        "acceptedSuggestions": [{"id": "s1"}],
+        "outcomeTimestamp": "2026-01-01T00:00:00Z",
+    }
+    assert records.record_feedback("svc", [item, item], client="iss") == 2
+    assert records.feedback_count("u1") == 2
+
+
+def test_audit_log_returns_newest_first(database: Database) -> None:
+    log = AuditLog(database)
+    log.record(AuditEvent(action="a", outcome="ok", status=200))
+    log.record(AuditEvent(action="b", outcome="denied", status=401, actor="x"))
+    assert [e.action for e in log.recent()] == ["b", "a"]
