@@ -1,0 +1,162 @@
+"""CQL -> ELM compilation through the official translator (node tests skip without Node)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from davinci_pa.cql import translator_env
+from davinci_pa.cql.compile import (
+    CqlTranslationError,
+    Diagnostic,
+    compile_paths,
+    elm_text,
+    translate_sources,
+    unwrap_retrieve_code_lists,
+)
+from davinci_pa.cql.translator_env import NodeToolchainError, find_node, node_available
+
+needs_node = pytest.mark.skipif(
+    not node_available(), reason="Node.js 18+ and npm are needed to run the CQL translator"
+)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _defs(elm: dict[str, Any]) -> dict[str, Any]:
+    return {d["name"]: d for d in elm["library"]["statements"]["def"]}
+
+
+def _retrieve(codes: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Retrieve", "dataType": "{http://hl7.org/fhir}Condition", "codes": codes}
+
+
+REF = {"type": "ExpressionRef", "name": "Codes"}
+
+
+@pytest.mark.parametrize(
+    ("node", "changed", "codes_after"),
+    [
+        (_retrieve({"type": "ToList", "operand": REF}), 1, REF),
+        (_retrieve({"type": "ToList", "operand": {"type": "CodeRef", "name": "C"}}), 0, "ToList"),
+        (_retrieve({"type": "ValueSetRef", "name": "VS"}), 0, "ValueSetRef"),
+        ({"type": "ToList", "operand": REF}, 0, None),
+    ],
+)
+def test_unwrap_retrieve_code_lists(node: dict[str, Any], changed: int, codes_after: Any) -> None:
+    wrapped = {
+        "library": {
+            "statements": {
+                "def": [{"expression": {"type": "Query", "source": [{"expression": node}]}}]
+            }
+        }
+    }
+    assert unwrap_retrieve_code_lists(wrapped) == changed
+    codes = node.get("codes")
+    if isinstance(codes_after, dict):
+        assert codes == codes_after
+    elif codes_after is not None:
+        assert codes["type"] == codes_after
+
+
+def test_elm_text_is_stable_and_keeps_key_order() -> None:
+    elm = {"library": {"b": 1, "a": ["é", {"z": None}]}}
+    text = elm_text(elm)
+    assert text == elm_text(json.loads(text))
+    assert text.endswith("}\n")
+    assert text.index('"b"') < text.index('"a"')
+    assert "é" in text
+
+
+def test_diagnostic_renders_position() -> None:
+    diag = Diagnostic("error", "syntax", "Syntax error at <EOF>", "Q|1", 5, 3)
+    assert str(diag) == "Q|1:5:3: syntax error: Syntax error at <EOF>"
+
+
+def test_missing_node_raises_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    with pytest.raises(NodeToolchainError, match="needs Node.js 18\\+ and npm"):
+        find_node()
+    assert not translator_env.node_available()
+
+
+@needs_node
+def test_compile_paths_resolves_includes_across_folders(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "rules" / "Main.cql",
+        """library Main version '1.0.0'
+include Shared version '2.0.0' called S
+define "Answer": S."Base" + 1
+""",
+    )
+    _write(tmp_path / "lib" / "Shared.cql", "library Shared version '2.0.0'\ndefine \"Base\": 41\n")
+    written = compile_paths([tmp_path / "rules"], include_dirs=[tmp_path / "lib"])
+    assert written == [tmp_path / "rules" / "Main.json"]
+    text = written[0].read_text(encoding="utf-8")
+    assert text == elm_text(json.loads(text))
+    elm = json.loads(text)
+    assert elm["library"]["identifier"] == {"id": "Main", "version": "1.0.0"}
+    assert elm["library"]["includes"]["def"][0]["path"] == "Shared"
+    answer = _defs(elm)["Answer"]["expression"]
+    assert answer["type"] == "Add"
+    assert "locator" in answer
+    info = elm["library"]["annotation"][0]
+    assert info["translatorOptions"] == "EnableAnnotations,EnableLocators"
+
+
+@needs_node
+def test_compile_paths_out_dir_and_determinism(tmp_path: Path) -> None:
+    src = _write(tmp_path / "src" / "Lib.cql", "library Lib\ndefine X: Interval[1, 5] contains 3\n")
+    first = compile_paths([src], out_dir=tmp_path / "a")
+    second = compile_paths([src], out_dir=tmp_path / "b")
+    assert first == [tmp_path / "a" / "Lib.json"]
+    assert first[0].read_bytes() == second[0].read_bytes()
+
+
+@needs_node
+def test_compile_paths_reports_every_error_and_writes_nothing(tmp_path: Path) -> None:
+    good = _write(tmp_path / "Good.cql", "library Good\ndefine X: 1\n")
+    bad = _write(tmp_path / "Bad.cql", "library Bad\ndefine X: 1 + 'a'\ndefine Y: 5 'furlongs'\n")
+    with pytest.raises(CqlTranslationError) as caught:
+        compile_paths([good, bad])
+    problems = caught.value.details["problems"]
+    assert len(problems) == 2
+    assert problems[0].startswith("Bad.cql: Bad:2:")
+    assert "operator Add" in problems[0]
+    assert "UCUM" in problems[1]
+    assert not (tmp_path / "Good.json").exists()
+
+
+@needs_node
+def test_translate_sources_in_memory_with_mutual_includes() -> None:
+    sources = {
+        "one": "library One version '1'\ninclude Two version '1'\ndefine A: Two.B * 2\n",
+        "two": "library Two version '1'\ndefine B: 21\n",
+        "broken": "library Broken\ndefine C: (\n",
+    }
+    seen: list[str] = []
+    results = translate_sources(sources, progress=lambda r: seen.append(r.key))
+    assert seen == ["one", "two", "broken"]
+    assert results["one"].ok
+    assert results["one"].library_id == "One"
+    assert results["one"].library_version == "1"
+    broken = results["broken"]
+    assert not broken.ok
+    assert broken.errors[0].kind == "syntax"
+    assert broken.elm is not None
+
+
+@needs_node
+def test_list_promotion_stays_on() -> None:
+    source = "library P\ndefine X: exists (1)\ndefine Y: singleton from 5 in {5}\n"
+    result = translate_sources({"p": source})["p"]
+    assert result.ok, result.errors
+    assert _defs(result.elm or {})["X"]["expression"]["operand"]["type"] == "ToList"
