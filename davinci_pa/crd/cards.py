@@ -1,0 +1,232 @@
+"""CRD cards and the Coverage Information system action (CRD §CDS Hooks Response Types).
+
+- Coverage Information: one ``update`` system action per assessed order, never a card
+  (``resp-25``); skipped when the order already carries the same answer (``resp-35``) and
+  changing nothing but coverage-information extensions (``resp-37``).
+- Instructions (topic ``coverage-info``): what the payer needs, in words.
+- External Reference (topic ``guideline``): the public policies the rule cites, absolute
+  links only, never a portal (``resp-17``).
+- Propose Alternate Request (topic ``therapy-alternatives-opt``): an ``update`` suggestion.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from davinci_pa.crd.assessment import Assessment
+from davinci_pa.crd.coverage_info import COVERAGE_INFO_URL, Assertion, coverage_information
+from davinci_pa.crd.versions import CrdVersion
+from davinci_pa.fhir.json import objects
+from davinci_pa.rules.model import Alternative, Decision, Topic
+from davinci_pa.types import JsonObject, Resource
+
+SUMMARY_LIMIT = 139
+_CODE_FIELDS = {
+    "DeviceRequest": "codeCodeableConcept",
+    "ServiceRequest": "code",
+    "MedicationRequest": "medicationCodeableConcept",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CardContext:
+    """What every card of one response shares."""
+
+    version: CrdVersion
+    payer_name: str
+    on: date
+    new_id: Callable[[], str]
+
+
+def coverage_action(assessment: Assessment, ctx: CardContext) -> JsonObject | None:
+    """Return the Coverage Information ``update`` for one order, or None if nothing is new."""
+    coverage = _coverage_reference(assessment)
+    assertion = Assertion(
+        decision=assessment.decision,
+        coverage=coverage,
+        assertion_id=assessment.assertion_id,
+        on=ctx.on,
+        contact=assessment.match.payer.contact if assessment.match.payer else None,
+    )
+    extension = coverage_information(assertion, ctx.version)
+    target = assessment.target
+    kept = [e for e in objects(target.get("extension")) if not _same_coverage(e, coverage)]
+    if any(_same_answer(e, extension) for e in objects(target.get("extension"))):
+        return None
+    updated = {**target, "extension": [*kept, extension]}
+    return {
+        "type": "update",
+        "description": f"Coverage information for {_label(assessment)}",
+        "resource": updated,
+    }
+
+
+def cards_for(
+    assessment: Assessment, ctx: CardContext, enabled: Mapping[str, bool]
+) -> list[JsonObject]:
+    """Return the cards one order warrants, in priority order, honouring the options."""
+    cards: list[JsonObject] = []
+    topic = assessment.outcome.topic
+    if enabled.get("coverage-info", True) and _needs_instructions(assessment.decision):
+        cards.append(_instructions(assessment, topic, ctx))
+    if topic and enabled.get("therapy-alternatives-opt", True):
+        cards.extend(_alternatives(assessment, topic, ctx))
+    if topic and topic.policies and enabled.get("guideline", True):
+        cards.append(_policy_links(assessment, topic, ctx))
+    return cards
+
+
+def _coverage_reference(assessment: Assessment) -> dict[str, str]:
+    if assessment.match.reference:
+        return {"reference": assessment.match.reference}
+    return {"display": "No coverage on file with this payer"}
+
+
+def _same_coverage(extension: JsonObject, coverage: Mapping[str, str]) -> bool:
+    if extension.get("url") != COVERAGE_INFO_URL:
+        return False
+    parts = {e.get("url"): e for e in objects(extension.get("extension"))}
+    return parts.get("coverage", {}).get("valueReference") == dict(coverage)
+
+
+def _same_answer(existing: JsonObject, new: JsonObject) -> bool:
+    volatile = {"date", "coverage-assertion-id", "satisfied-pa-id"}
+
+    def stable(ext: JsonObject) -> list[Any]:
+        return [e for e in objects(ext.get("extension")) if e.get("url") not in volatile]
+
+    return existing.get("url") == COVERAGE_INFO_URL and stable(existing) == stable(new)
+
+
+def _needs_instructions(d: Decision) -> bool:
+    return d.covered != "covered" or d.pa_needed not in (None, "no-auth") or bool(d.doc_needed)
+
+
+def _instructions(a: Assessment, topic: Topic | None, ctx: CardContext) -> JsonObject:
+    d = a.decision
+    indicator = "warning" if d.covered == "not-covered" else "info"
+    return _card(
+        a,
+        ctx,
+        summary=f"{_headline(d)}: {_label(a)}",
+        detail="\n\n".join(_instruction_lines(d, topic)),
+        topic_code=("coverage-info", "Coverage Information"),
+        indicator=indicator,
+    )
+
+
+def _headline(d: Decision) -> str:
+    if d.covered == "not-covered":
+        return "Not covered"
+    if d.pa_needed == "auth-needed":
+        return "Prior authorization required"
+    if d.pa_needed == "satisfied":
+        return f"Prior authorization approved ({d.satisfied_pa_id})"
+    if "conditional" in {d.covered, d.pa_needed}:
+        return "Coverage depends on more information"
+    if d.covered == "indeterminate":
+        return "Coverage could not be determined"
+    return "Documentation required"
+
+
+def _instruction_lines(d: Decision, topic: Topic | None) -> Iterator[str]:
+    if topic and topic.instructions:
+        yield topic.instructions
+    yield from (reason.text for reason in d.reasons)
+    if d.doc_needed:
+        yield f"Documentation needed: {', '.join(d.doc_needed)}."
+    if d.info_needed:
+        yield f"Information needed to decide: {', '.join(d.info_needed)}."
+    if d.questionnaires:
+        yield "Complete the payer's documentation form in your DTR application."
+
+
+def _alternatives(a: Assessment, topic: Topic, ctx: CardContext) -> Iterator[JsonObject]:
+    field = _CODE_FIELDS.get(a.target.get("resourceType", ""))
+    for alt in topic.alternatives:
+        if field is None or any(c.key == alt.code.key for c in a.codes):
+            continue
+        suggestion = {
+            "label": f"Order {alt.code.display or alt.code.code} instead",
+            "uuid": ctx.new_id(),
+            "actions": [_replace_code(a.target, field, alt)],
+        }
+        yield _card(
+            a,
+            ctx,
+            summary=f"Consider {alt.code.display or alt.code.code}",
+            detail=alt.reason,
+            topic_code=("therapy-alternatives-opt", "Optional Therapy Alternatives"),
+            extra={"suggestions": [suggestion], "selectionBehavior": "at-most-one"},
+        )
+
+
+def _replace_code(order: Resource, field: str, alt: Alternative) -> JsonObject:
+    updated = copy.deepcopy(order)
+    updated[field] = {"coding": [alt.code.to_coding()]}
+    return {
+        "type": "update",
+        "description": f"Change the order to {alt.code.code}",
+        "resource": updated,
+    }
+
+
+def _policy_links(a: Assessment, topic: Topic, ctx: CardContext) -> JsonObject:
+    links = [{"label": p.title, "url": p.url, "type": "absolute"} for p in topic.policies]
+    return _card(
+        a,
+        ctx,
+        summary=f"Coverage policy: {topic.title}",
+        detail=topic.summary,
+        topic_code=("guideline", "Guideline"),
+        extra={"links": links},
+    )
+
+
+def _card(
+    a: Assessment,
+    ctx: CardContext,
+    *,
+    summary: str,
+    detail: str,
+    topic_code: tuple[str, str],
+    indicator: str = "info",
+    extra: Mapping[str, Any] | None = None,
+) -> JsonObject:
+    card: JsonObject = {
+        "uuid": ctx.new_id(),
+        "summary": _clip(summary),
+        "indicator": indicator,
+        "source": {
+            "label": ctx.payer_name,
+            "topic": {
+                "system": ctx.version.card_type_system,
+                "code": topic_code[0],
+                "display": topic_code[1],
+            },
+        },
+    }
+    if detail:
+        card["detail"] = detail
+    card.update(extra or {})
+    card["extension"] = {"davinci-crd.associated-resource": [{"reference": _ref(a.target)}]}
+    return card
+
+
+def _label(a: Assessment) -> str:
+    if a.codes:
+        code = a.codes[0]
+        return f"{code.display} ({code.code})" if code.display else code.code
+    return _ref(a.target)
+
+
+def _ref(resource: Resource) -> str:
+    return f"{resource.get('resourceType')}/{resource.get('id')}"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
