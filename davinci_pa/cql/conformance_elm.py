@@ -26,6 +26,8 @@ Usage::
 
 Compiled results are cached per case under ``cache_dir`` keyed by a sha256 of the generated
 CQL, the translator options and the pinned npm lockfile, so a warm run does not start Node.
+In a checkout, ``python -m davinci_pa.cql.conformance_elm [TESTS_DIR [CACHE_DIR]]`` fills
+:data:`CHECKOUT_CACHE_DIR` (``.cache/cql-conformance/``, gitignored) from ``../shared/cql-tests``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,11 +43,14 @@ from pathlib import Path
 from typing import Any
 
 from davinci_pa.cql.compile import DEFAULT_OPTIONS, Diagnostic, TranslationResult, translate_sources
-from davinci_pa.cql.translator_env import lockfile_digest
+from davinci_pa.cql.translator_env import lockfile_digest, stderr_log
 from davinci_pa.errors import CqlError
 
 _NS = {"t": "http://hl7.org/fhirpath/tests"}
 _CACHE_FORMAT = 1
+_CHECKOUT = Path(__file__).resolve().parents[2]
+CHECKOUT_CACHE_DIR = _CHECKOUT / ".cache" / "cql-conformance"
+"""Conventional cache folder when working in a source checkout (gitignored)."""
 EXPRESSION_DEFINE = "expression"
 """Name of the define holding the test expression."""
 
@@ -318,3 +324,21 @@ class _Counter:
 def _say(progress: Callable[[str], None] | None, line: str) -> None:
     if progress is not None:
         progress(line)
+
+
+def main(argv: Sequence[str]) -> int:
+    """Compile the suite into the cache and print a summary; returns the exit status."""
+    tests_dir = Path(argv[0]) if argv else _CHECKOUT.parent / "shared" / "cql-tests"
+    cache_dir = Path(argv[1]) if len(argv) > 1 else CHECKOUT_CACHE_DIR
+    cases = load_suite(tests_dir)
+    compiled = compile_suite(cases, cache_dir, progress=stderr_log)
+    failed = [c.key for c in cases if not compiled[c.key].ok]
+    sys.stdout.write(
+        f"{len(cases) - len(failed)} of {len(cases)} cases translated without errors; "
+        f"ELM cached in {cache_dir}\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
