@@ -39,7 +39,18 @@ const requireFromModules = createRequire(path.join(path.resolve(modulesDir), "..
 globalThis.require = requireFromModules;
 // stdout carries only results (written to fd 1 directly); library chatter such as
 // kotlin-logging's println goes to stderr.
-const writeResult = (record) => fs.writeSync(1, JSON.stringify(record) + "\n");
+function writeResult(record) {
+  const bytes = Buffer.from(JSON.stringify(record) + "\n", "utf8");
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += fs.writeSync(1, bytes, offset, bytes.length - offset);
+    } catch (error) {
+      if (error.code !== "EAGAIN") throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // pipe full: wait 5 ms
+    }
+  }
+}
 for (const level of ["log", "info", "debug", "warn"]) console[level] = console.error;
 process.stdout.write = process.stderr.write.bind(process.stderr);
 
