@@ -1,0 +1,49 @@
+"""The ``davinci-pa`` command line.
+
+``serve`` runs the HTTP service, ``hook`` signs and sends a CDS Hooks request and prints the
+answer readably, ``cql`` compiles and evaluates CQL. The server package is imported lazily,
+so library-only installs never load Flask for other commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from davinci_pa._version import __version__
+from davinci_pa.cli import hook, serve
+from davinci_pa.errors import DavinciError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="davinci-pa",
+        description="Payer-side HL7 Da Vinci prior authorization (CRD, DTR, PAS).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve.add_command(commands)
+    hook.add_command(commands)
+    _add_optional_commands(commands)
+    return parser
+
+
+def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from davinci_pa.cli import cql
+
+    cql.add_cql_commands(commands)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except DavinciError as error:
+        print(f"davinci-pa: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return status

@@ -1,0 +1,222 @@
+"""The framework-free façade: one object that answers every exchange a payer runs.
+
+``Payer`` wires the rule book, the store, JWT verification, prefetch gathering and the CRD
+responder. The Flask server only translates HTTP to these calls and back; a payer's own
+code (or a test) can call them directly.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from davinci_pa.cdshooks.hooks import HookRequest, parse_hook_request
+from davinci_pa.cdshooks.jwt import JwtVerifier, TrustedIssuer, VerifiedToken
+from davinci_pa.config import PayerOptions
+from davinci_pa.crd.gathering import DataGatherer
+from davinci_pa.crd.responder import CrdAnswer, CrdResponder, HookInput
+from davinci_pa.crd.services import CrdService, ServiceCatalog
+from davinci_pa.crd.versions import SUPPORTED, select_version
+from davinci_pa.errors import AuthenticationError, DavinciError
+from davinci_pa.rules.evaluation import RuleBook
+from davinci_pa.rules.loader import load_rule_pack
+from davinci_pa.store import Database
+from davinci_pa.store.audit import AuditEvent, AuditLog
+from davinci_pa.store.clock import utc_now
+from davinci_pa.store.crd_records import AssertionRecord, CrdRecords, HookCall
+from davinci_pa.store.replay import DatabaseReplayCache
+from davinci_pa.types import JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who made a call: the verified JWT issuer, or ``None`` when checks are disabled."""
+
+    issuer: str | None
+
+
+class Payer:
+    """Answers CRD hook calls (and, as they land, DTR and PAS operations) for one payer.
+
+    Args:
+        rules: the payer's rule book.
+        database: where calls, decisions and audit events are kept.
+        trusted_issuers: EHRs whose signed calls are accepted; none means every call is
+            refused with 401 unless ``options.security.verify_jwt`` is off.
+        options: behaviour switches (see :mod:`davinci_pa.config`).
+        clock: current time, for decisions and records.
+        new_id: identifier factory for assertion ids, card and suggestion uuids.
+        gatherer: fetches data the EHR did not prefetch; built from ``options`` by default.
+    """
+
+    def __init__(
+        self,
+        *,
+        rules: RuleBook,
+        database: Database,
+        trusted_issuers: Sequence[TrustedIssuer] = (),
+        options: PayerOptions | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        gatherer: DataGatherer | None = None,
+    ) -> None:
+        self.options = options or PayerOptions()
+        self.rules = rules
+        self.database = database
+        self.services = ServiceCatalog.default()
+        self._records = CrdRecords(database, clock=clock)
+        self._audit = AuditLog(database, clock=clock)
+        self._verifier = JwtVerifier(
+            {i.iss: i for i in trusted_issuers},
+            replay_cache=DatabaseReplayCache(database),
+        )
+        self._responder = CrdResponder(rules, clock=clock, new_id=new_id)
+        self._gatherer = gatherer or DataGatherer(
+            allowed_fhir_servers=self.options.crd.allowed_fhir_servers,
+            timeout=self.options.crd.fhir_timeout_seconds,
+        )
+        self._default_version = SUPPORTED[self.options.crd.default_version]
+        self._new_id = new_id
+
+    @classmethod
+    def from_rule_pack(cls, folder: Path, *, database: Database, **kwargs: Any) -> Payer:
+        """Build a payer whose rules come from the rule pack in ``folder``."""
+        return cls(rules=RuleBook(load_rule_pack(folder)), database=database, **kwargs)
+
+    def discovery(self) -> JsonObject:
+        """Return the CDS Hooks discovery document."""
+        return self.services.discovery()
+
+    def authenticate(self, authorization: str | None, *, audience: str) -> Caller:
+        """Verify the EHR's ``Authorization: Bearer <JWT>`` header for ``audience``.
+
+        Raises:
+            AuthenticationError: missing, malformed or invalid token (HTTP 401).
+        """
+        if not self.options.security.verify_jwt:
+            return Caller(issuer=None)
+        token = _bearer(authorization)
+        verified: VerifiedToken = self._verifier.verify(token, audience=audience)
+        return Caller(issuer=verified.iss)
+
+    def service_url(self, service_id: str) -> str:
+        """The URL a JWT's ``aud`` must name for this service."""
+        return f"{self.options.security.public_base_url.rstrip('/')}/cds-services/{service_id}"
+
+    def handle_hook(
+        self, service_id: str, body: object, *, caller: Caller, request_id: str | None = None
+    ) -> JsonObject:
+        """Answer one hook call and record it (CRD ``found-37``)."""
+        request_id = request_id or self._new_id()
+        started = time.perf_counter()
+        service = self.services.get(service_id)
+        try:
+            request = parse_hook_request(body, service_hook=service.hook)
+            answer = self._answer(service, request)
+        except DavinciError as error:
+            self._audit_event("crd.hook", service_id, caller, request_id, error)
+            raise
+        self._record(service, request, answer, caller, request_id, started)
+        return answer.body
+
+    def record_feedback(
+        self, service_id: str, items: Sequence[Mapping[str, Any]], *, caller: Caller
+    ) -> int:
+        """Store validated feedback entries for a service; return how many were stored."""
+        self.services.get(service_id)
+        return self._records.record_feedback(service_id, items, client=caller.issuer)
+
+    def _answer(self, service: CrdService, request: HookRequest) -> CrdAnswer:
+        version = select_version(request.requested_version, self._default_version)
+        gathered = self._gatherer.gather(service.prefetch, request, required=("coverage",))
+        configuration = _configuration(service, request.extension)
+        return self._responder.answer(
+            HookInput(
+                service=service,
+                context=request.context,
+                data=gathered.data,
+                resolve=gathered.resolve,
+                records=gathered.records,
+                version=version,
+                configuration=configuration,
+            )
+        )
+
+    def _record(
+        self,
+        service: CrdService,
+        request: HookRequest,
+        answer: CrdAnswer,
+        caller: Caller,
+        request_id: str,
+        started: float,
+    ) -> None:
+        elapsed = (time.perf_counter() - started) * 1000
+        call = HookCall(
+            request_id,
+            service.id,
+            service.hook,
+            request.hook_instance,
+            caller.issuer,
+            elapsed,
+            200,
+            answer.body,
+        )
+        self._records.record_call(call, [_assertion(a, request_id) for a in answer.assessments])
+        self._audit.record(AuditEvent("crd.hook", "ok", 200, caller.issuer, service.id, request_id))
+
+    def _audit_event(
+        self, action: str, target: str, caller: Caller, request_id: str, error: DavinciError
+    ) -> None:
+        event = AuditEvent(action, error.code, error.http_status, caller.issuer, target, request_id)
+        self._audit.record(event)
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("missing 'Authorization: Bearer <JWT>' header")
+    return token.strip()
+
+
+def _configuration(service: CrdService, extension: Mapping[str, Any]) -> dict[str, bool | int]:
+    """Apply ``davinci-crd.configuration`` over the service's defaults (``dev-14``..``dev-17``).
+
+    Unknown options and values of the wrong type are ignored (``dev-6``, ``dev-17``).
+    """
+    chosen = dict(service.option_defaults)
+    requested = extension.get("davinci-crd.configuration")
+    if isinstance(requested, dict):
+        for code, value in requested.items():
+            default = chosen.get(code)
+            if default is not None and type(value) is type(default):
+                chosen[code] = value
+    return chosen
+
+
+def _assertion(assessment: Any, request_id: str) -> AssertionRecord:
+    decision = assessment.decision
+    return AssertionRecord(
+        assertion_id=assessment.assertion_id,
+        request_id=request_id,
+        order_ref=f"{assessment.target.get('resourceType')}/{assessment.target.get('id')}",
+        coverage_ref=assessment.match.reference,
+        payer_id=assessment.match.payer.id if assessment.match.payer else None,
+        topic_id=assessment.outcome.topic.id if assessment.outcome.topic else None,
+        rule_source=assessment.outcome.source,
+        decision={
+            "covered": decision.covered,
+            "pa-needed": decision.pa_needed,
+            "doc-needed": list(decision.doc_needed),
+            "doc-purpose": list(decision.doc_purpose),
+            "info-needed": list(decision.info_needed),
+            "questionnaires": list(decision.questionnaires),
+            "reasons": [r.text for r in decision.reasons],
+        },
+        satisfied_pa_id=decision.satisfied_pa_id,
+    )

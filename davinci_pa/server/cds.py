@@ -1,0 +1,61 @@
+"""CDS Hooks routes: discovery, service calls and feedback (CDS Hooks 2.0 §Discovery, §Calling)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from davinci_pa.cdshooks.feedback import parse_feedback
+from davinci_pa.errors import InvalidHookRequest
+from davinci_pa.payer import Payer
+
+blueprint = Blueprint("cds", __name__, url_prefix="/cds-services")
+
+
+def _payer() -> Payer:
+    payer: Payer = current_app.extensions["davinci_pa.payer"]
+    return payer
+
+
+@blueprint.get("")
+def discovery() -> Response:
+    """List the six CRD services; a JWT is checked when one is sent."""
+    payer = _payer()
+    if request.headers.get("Authorization"):
+        audience = payer.service_url("").rstrip("/")
+        payer.authenticate(request.headers.get("Authorization"), audience=audience)
+    return jsonify(payer.discovery())
+
+
+@blueprint.post("/<service_id>")
+def call_service(service_id: str) -> Response:
+    """Answer a hook call with cards and system actions."""
+    payer = _payer()
+    payer.services.get(service_id)
+    caller = payer.authenticate(
+        request.headers.get("Authorization"), audience=payer.service_url(service_id)
+    )
+    answer = payer.handle_hook(service_id, _json_body(), caller=caller, request_id=g.request_id)
+    return jsonify(answer)
+
+
+@blueprint.post("/<service_id>/feedback")
+def feedback(service_id: str) -> Response:
+    """Store card feedback (CDS Hooks §Feedback); duplicates are expected and kept."""
+    payer = _payer()
+    payer.services.get(service_id)
+    audiences = [f"{payer.service_url(service_id)}/feedback", payer.service_url(service_id)]
+    caller = payer.authenticate(request.headers.get("Authorization"), audience=audiences)
+    items = parse_feedback(_json_body())
+    count = payer.record_feedback(service_id, [i.as_json() for i in items], caller=caller)
+    return jsonify({"received": count})
+
+
+def _json_body() -> Any:
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidHookRequest(f"request body is not valid JSON: {exc}") from None

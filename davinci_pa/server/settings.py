@@ -1,0 +1,93 @@
+"""Server settings from ``DAVINCI_PA_*`` environment variables (the only place that reads them).
+
+| variable | meaning |
+| --- | --- |
+| ``DAVINCI_PA_DATABASE_URL`` | SQLAlchemy URL (default ``sqlite:///davinci-pa.sqlite3``) |
+| ``DAVINCI_PA_RULES`` | rule pack folder (default: the shipped pack) |
+| ``DAVINCI_PA_TRUSTED_ISSUERS`` | path to a JSON object: ``iss`` → ``{"jwks": {...}}`` or ``{"jwks_url": "..."}`` (optional ``"jku"`` list) |
+| ``DAVINCI_PA_PUBLIC_BASE_URL`` | external base URL that a JWT's ``aud`` must match |
+| ``DAVINCI_PA_ALLOWED_FHIR_SERVERS`` | comma-separated URL prefixes we may query for missing prefetch |
+| ``DAVINCI_PA_CRD_DEFAULT_VERSION`` | CRD shape when a client requests none (``2.0`` or ``2.2``) |
+| ``DAVINCI_PA_CORS_ORIGINS`` | comma-separated allowed browser origins (default ``*``) |
+| ``DAVINCI_PA_MAX_BODY_BYTES`` | request body limit (default 5 MiB) |
+| ``DAVINCI_PA_INSECURE_DISABLE_JWT`` | ``1`` turns JWT checks off: local demos only |
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from davinci_pa.cdshooks.jwt import TrustedIssuer
+from davinci_pa.errors import ConfigurationError
+
+PREFIX = "DAVINCI_PA_"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Everything the server needs, with the defaults ``make serve`` relies on."""
+
+    database_url: str = "sqlite:///davinci-pa.sqlite3"
+    rules: Path | None = None
+    trusted_issuers: Path | None = None
+    public_base_url: str = "http://127.0.0.1:8080"
+    allowed_fhir_servers: tuple[str, ...] = ()
+    crd_default_version: str = "2.0"
+    cors_origins: tuple[str, ...] = ("*",)
+    max_body_bytes: int = 5 * 1024 * 1024
+    insecure_disable_jwt: bool = False
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], **overrides: Any) -> ServerSettings:
+        """Read ``DAVINCI_PA_*`` variables; keyword overrides (from CLI flags) win."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(PREFIX + f.name.upper())
+            if raw is not None and raw.strip():
+                values[f.name] = _convert(f.name, raw.strip())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def load_trusted_issuers(self) -> list[TrustedIssuer]:
+        """Read the trusted-issuer file (empty when none is configured)."""
+        if self.trusted_issuers is None:
+            return []
+        try:
+            data = json.loads(self.trusted_issuers.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot read DAVINCI_PA_TRUSTED_ISSUERS: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigurationError("DAVINCI_PA_TRUSTED_ISSUERS must hold a JSON object")
+        return [_issuer(iss, entry) for iss, entry in data.items()]
+
+
+def _issuer(iss: str, entry: Any) -> TrustedIssuer:
+    if not isinstance(entry, dict):
+        raise ConfigurationError(f"trusted issuer {iss!r}: expected an object")
+    jku = entry.get("jku", [])
+    return TrustedIssuer(
+        iss=iss,
+        jwks=entry.get("jwks"),
+        jwks_url=entry.get("jwks_url"),
+        jku_allowlist=tuple(jku) if isinstance(jku, list) else (),
+    )
+
+
+def _convert(name: str, raw: str) -> Any:
+    if name in {"rules", "trusted_issuers"}:
+        return Path(raw)
+    if name in {"allowed_fhir_servers", "cors_origins"}:
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if name == "max_body_bytes":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigurationError(f"{PREFIX}MAX_BODY_BYTES must be an integer") from None
+    if name == "insecure_disable_jwt":
+        return raw.lower() in {"1", "true", "yes", "on"}
+    return raw
