@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from davinci_pa.cql.runtime import CqlRuntimeError, Ctx, Fn
+from davinci_pa.cql.runtime import CqlRuntimeError, Ctx, DefineError, Fn
 from davinci_pa.errors import CqlError, ElmLoadError
 
 if TYPE_CHECKING:
@@ -148,8 +148,10 @@ def _guard(fn: Fn, locator: str | None, kind: str) -> Fn:
             if exc.locator is None:
                 exc.locator = locator
             raise
-        except CqlError:
+        except (DefineError, ElmLoadError):
             raise
+        except CqlError as exc:
+            raise CqlRuntimeError(exc.message, locator=locator) from exc
         except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
             raise CqlRuntimeError(f"{kind}: {exc}", locator=locator) from exc
 

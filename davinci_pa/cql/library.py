@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from davinci_pa.cql.compiler import NodeCompiler
-from davinci_pa.cql.runtime import MISSING, CqlRuntimeError, Ctx, Fn
+from davinci_pa.cql.runtime import MISSING, CqlRuntimeError, Ctx, DefineError, Fn
 from davinci_pa.errors import CqlEvaluationError, ElmLoadError
 
+__all__ = ["CompiledLibrary", "DefineError", "LibraryRepository"]
+
 Resolver = Callable[[str, str | None], "CompiledLibrary | None"]
-
-
-class DefineError(CqlEvaluationError):
-    """A define failed; the message names the library, the define and the source locator."""
 
 
 def _version_key(version: str | None) -> tuple[tuple[int, int | str], ...]:
@@ -133,6 +131,8 @@ class CompiledLibrary:
             raise
         except CqlRuntimeError as exc:
             raise self.define_error(name, statement, exc.message, exc.locator) from exc
+        except CqlEvaluationError as exc:
+            raise self.define_error(name, statement, exc.message, None) from exc
         except RecursionError as exc:
             raise self.define_error(name, statement, "recursion too deep", None) from exc
         base.cache[name] = value

@@ -31,6 +31,10 @@ class CqlRuntimeError(CqlEvaluationError):
         self.locator = locator
 
 
+class DefineError(CqlEvaluationError):
+    """A define failed; the message names the library, the define and the source locator."""
+
+
 class EvalState:
     """Everything shared by the libraries of one evaluation: clock, data and terminology."""
 

@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 from davinci_pa.cql.ops import (
+    aggregates,
     arithmetic,
+    clinical,
+    collections,
     comparison,
+    intervals,
+    lists,
     logic,
+    queries,
     refs,
+    strings,
     structure,
+    temporal,
+    types,
 )
 
-__all__ = ["arithmetic", "comparison", "logic", "refs", "structure"]
+__all__ = [
+    "aggregates",
+    "arithmetic",
+    "clinical",
+    "collections",
+    "comparison",
+    "intervals",
+    "lists",
+    "logic",
+    "queries",
+    "refs",
+    "strings",
+    "structure",
+    "temporal",
+    "types",
+]
