@@ -180,7 +180,14 @@ def width(iv: Interval) -> Any:
         return None
     if isinstance(lo, TEMPORAL):
         raise CqlRuntimeError("width is not defined for date/time intervals")
-    return hi - lo
+    return _subtract(hi, lo)
+
+
+def _subtract(a: Any, b: Any) -> Any:
+    from davinci_pa.cql.ops.arithmetic import EXTENSIONS
+
+    ext = EXTENSIONS.get(("Subtract", type(a), type(b)))
+    return ext(a, b) if ext is not None else a - b
 
 
 @operator("Size")
@@ -191,7 +198,7 @@ def size(iv: Interval) -> Any:
         return None
     from davinci_pa.cql.values.bounds import successor
 
-    return successor(hi) - lo
+    return _subtract(successor(hi), lo)
 
 
 @node("Collapse")

@@ -28,6 +28,7 @@ from davinci_pa.cql.values.decimals import (
     check_long,
     normalize_decimal,
 )
+from davinci_pa.cql.values.quantity import Quantity, Ratio
 from davinci_pa.cql.values.temporal import (
     Date,
     DateTime,
@@ -138,8 +139,8 @@ def format_value(value: Any) -> str | None:
     to_iso = getattr(value, "to_iso", None)
     if callable(to_iso):
         return str(to_iso())
-    if hasattr(value, "value") and hasattr(value, "unit"):
-        return f"{value.value} '{value.unit}'"
+    if isinstance(value, Quantity | Ratio):
+        return str(value)
     return None
 
 
