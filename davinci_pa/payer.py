@@ -92,7 +92,7 @@ class Payer:
         """Return the CDS Hooks discovery document."""
         return self.services.discovery()
 
-    def authenticate(self, authorization: str | None, *, audience: str) -> Caller:
+    def authenticate(self, authorization: str | None, *, audience: str | Sequence[str]) -> Caller:
         """Verify the EHR's ``Authorization: Bearer <JWT>`` header for ``audience``.
 
         Raises:
@@ -133,7 +133,7 @@ class Payer:
 
     def _answer(self, service: CrdService, request: HookRequest) -> CrdAnswer:
         version = select_version(request.requested_version, self._default_version)
-        gathered = self._gatherer.gather(service.prefetch, request, required=("coverage",))
+        gathered = self._gatherer.gather(service, request)
         configuration = _configuration(service, request.extension)
         return self._responder.answer(
             HookInput(
@@ -142,6 +142,7 @@ class Payer:
                 data=gathered.data,
                 resolve=gathered.resolve,
                 records=gathered.records,
+                problems=tuple(gathered.problems),
                 version=version,
                 configuration=configuration,
             )

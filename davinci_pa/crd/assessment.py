@@ -49,6 +49,8 @@ class HookData:
     records: Sequence[Resource]
     version: CrdVersion
     now: datetime
+    technical_problem: str | None = None
+    """Set when the coverage could not be retrieved from the EHR (CRD ``resp-43``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,9 @@ class Assessor:
     def _outcome(
         self, target: Resource, codes: Sequence[Code], match: CoverageMatch, data: HookData
     ) -> RuleOutcome:
+        if data.technical_problem is not None:
+            text = "The patient's coverage could not be retrieved from the EHR."
+            return RuleOutcome(technical_decision(text, data.version), "technical")
         if match.payer is None:
             reason = match.reason or "coverage-not-found"
             decision = Decision(

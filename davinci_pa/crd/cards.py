@@ -148,7 +148,7 @@ def _instruction_lines(d: Decision, topic: Topic | None) -> Iterator[str]:
 def _alternatives(a: Assessment, topic: Topic, ctx: CardContext) -> Iterator[JsonObject]:
     field = _CODE_FIELDS.get(a.target.get("resourceType", ""))
     for alt in topic.alternatives:
-        if field is None or any(c.key == alt.code.key for c in a.codes):
+        if field is None or all(c.key != alt.replaces.key for c in a.codes):
             continue
         suggestion = {
             "label": f"Order {alt.code.display or alt.code.code} instead",

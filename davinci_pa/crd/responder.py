@@ -33,6 +33,7 @@ class HookInput:
     data: Mapping[str, Any]
     resolve: Resolver
     records: Sequence[Resource]
+    problems: Sequence[str]
     version: CrdVersion
     configuration: Mapping[str, bool | int]
 
@@ -96,6 +97,7 @@ def _hook_data(hook_input: HookInput, now: datetime) -> HookData:
     if patient is None and isinstance(patient_id, str):
         patient = resolve(f"Patient/{patient_id}")
     coverages = [r for r in hook_input.records if r.get("resourceType") == "Coverage"]
+    coverage_unknown = "coverage" not in data and not coverages
     return HookData(
         hook=hook_input.service.hook,
         context=hook_input.context,
@@ -106,4 +108,5 @@ def _hook_data(hook_input: HookInput, now: datetime) -> HookData:
         records=hook_input.records,
         version=hook_input.version,
         now=now,
+        technical_problem="; ".join(hook_input.problems) if coverage_unknown else None,
     )

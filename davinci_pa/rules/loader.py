@@ -127,7 +127,7 @@ def _topic(raw: dict[str, Any], folder: str, where: str, problems: list[str]) ->
         instructions=raw.get("instructions", ""),
         policies=tuple(_policies(raw.get("policies", []), where, problems)),
         questionnaires=questionnaires,
-        alternatives=tuple(_alternatives(raw.get("alternatives", []))),
+        alternatives=tuple(_alternatives(raw.get("alternatives", []), where, problems)),
         library=_library(raw.get("library")),
         folder=folder,
     )
@@ -178,16 +178,20 @@ def _policies(raw: Iterable[Any], where: str, problems: list[str]) -> Iterable[P
             problems.append(f"{where}: policies[{i}] needs 'title' and an https 'url'")
 
 
-def _alternatives(raw: Iterable[Any]) -> Iterable[Alternative]:
-    for item in raw:
-        code = item.get("code") if isinstance(item, dict) else None
-        if isinstance(code, dict) and _text(code.get("system")) and _text(code.get("code")):
-            display = item.get("display") or code.get("display")
-            yield Alternative(
-                code=Code.of(code["system"], code["code"], display),
-                reason=item.get("reason", ""),
-                when=item.get("when", ""),
-            )
+def _alternatives(raw: Iterable[Any], where: str, problems: list[str]) -> Iterable[Alternative]:
+    for i, item in enumerate(raw):
+        item = item if isinstance(item, dict) else {}
+        code = item.get("code")
+        valid = isinstance(code, dict) and _text(code.get("system")) and _text(code.get("code"))
+        if not isinstance(code, dict) or not valid or not _text(item.get("when")):
+            problems.append(f"{where}: alternatives[{i}] needs 'code' {{system, code}} and 'when'")
+            continue
+        display = item.get("display") or code.get("display")
+        yield Alternative(
+            code=Code.of(code["system"], code["code"], display),
+            replaces=Code.of(code["system"], item["when"]),
+            reason=item.get("reason", ""),
+        )
 
 
 def _library(raw: Any) -> LibraryRef | None:

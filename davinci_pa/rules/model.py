@@ -46,11 +46,14 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class Alternative:
-    """An order a payer prefers in place of the ordered one (Propose Alternate Request)."""
+    """An order a payer prefers in place of the ordered one (Propose Alternate Request).
+
+    ``replaces`` is the ordered code (in the alternative's code system) it is offered for.
+    """
 
     code: Code
+    replaces: Code
     reason: str
-    when: str = ""
 
 
 @dataclass(frozen=True, slots=True)

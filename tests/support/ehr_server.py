@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs
@@ -81,13 +81,19 @@ def _json(body: dict[str, Any], status: int) -> Response:
 
 
 @contextmanager
-def serve_wsgi(app: Any) -> Iterator[str]:
-    """Serve a WSGI app on 127.0.0.1 (a free port) in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serve_wsgi(factory: Callable[[str], Any]) -> Iterator[str]:
+    """Serve ``factory(base_url)`` on 127.0.0.1 (a free port) in a thread; yield the URL."""
+    server = make_server("127.0.0.1", 0, _unavailable, threaded=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    server.app = factory(base_url)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield base_url
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+def _unavailable(environ: dict[str, Any], start_response: Any) -> Any:
+    return _json({"resourceType": "OperationOutcome", "issue": []}, 503)(environ, start_response)

@@ -1,0 +1,72 @@
+"""Gather the data a CRD answer needs: prefetch as sent, then EHR queries for the rest.
+
+CRD ``found-5``: servers query what was not prefetched; ``found-32``: 412 only when required
+data is missing and cannot be queried. The Coverage is the one key CRD cannot answer
+without; everything else only sharpens the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from davinci_pa.cdshooks.hooks import HookRequest
+from davinci_pa.cdshooks.prefetch import ClientFactory, PrefetchResolver, index_request
+from davinci_pa.crd.orders import Resolver
+from davinci_pa.crd.services import CrdService
+from davinci_pa.fhir.client import AllowList
+from davinci_pa.types import Resource
+
+REQUIRED_KEYS = ("coverage",)
+
+
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    """Everything known for one hook call."""
+
+    data: dict[str, Resource | None]
+    resolve: Resolver
+    records: list[Resource]
+    problems: list[str] = field(default_factory=list)
+
+
+class DataGatherer:
+    """Resolves each service's prefetch templates, caching the compiled templates."""
+
+    def __init__(
+        self,
+        *,
+        allowed_fhir_servers: Iterable[str] = (),
+        timeout: float = 4.0,
+        client_factory: ClientFactory | None = None,
+    ) -> None:
+        self._allowed = AllowList(allowed_fhir_servers)
+        self._budget = timeout
+        self._client_factory = client_factory
+        self._resolvers: dict[str, PrefetchResolver] = {}
+
+    def gather(self, service: CrdService, request: HookRequest) -> Gathered:
+        """Return the data for ``request``.
+
+        Raises:
+            PrefetchUnavailable: the Coverage was not prefetched and cannot be queried.
+        """
+        result = self._resolver(service).resolve(request, required=REQUIRED_KEYS)
+        index = index_request(request, result.data)
+
+        def resolve(reference: str) -> Resource | None:
+            return index.resolve(reference)
+
+        return Gathered(result.data, resolve, list(index), result.problems)
+
+    def _resolver(self, service: CrdService) -> PrefetchResolver:
+        resolver = self._resolvers.get(service.id)
+        if resolver is None:
+            resolver = PrefetchResolver(
+                service.prefetch,
+                allowed_fhir_servers=self._allowed,
+                client_factory=self._client_factory,
+                budget_seconds=self._budget,
+            )
+            self._resolvers[service.id] = resolver
+        return resolver
