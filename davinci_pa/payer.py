@@ -69,7 +69,7 @@ class Payer:
         self.rules = rules
         self.database = database
         self.services = ServiceCatalog.default()
-        self._records = CrdRecords(database, clock=clock)
+        self.crd_records = CrdRecords(database, clock=clock)
         self._audit = AuditLog(database, clock=clock)
         self._verifier = JwtVerifier(
             {i.iss: i for i in trusted_issuers},
@@ -129,7 +129,7 @@ class Payer:
     ) -> int:
         """Store validated feedback entries for a service; return how many were stored."""
         self.services.get(service_id)
-        return self._records.record_feedback(service_id, items, client=caller.issuer)
+        return self.crd_records.record_feedback(service_id, items, client=caller.issuer)
 
     def _answer(self, service: CrdService, request: HookRequest) -> CrdAnswer:
         version = select_version(request.requested_version, self._default_version)
@@ -168,7 +168,7 @@ class Payer:
             200,
             answer.body,
         )
-        self._records.record_call(call, [_assertion(a, request_id) for a in answer.assessments])
+        self.crd_records.record_call(call, [_assertion(a, request_id) for a in answer.assessments])
         self._audit.record(AuditEvent("crd.hook", "ok", 200, caller.issuer, service.id, request_id))
 
     def _audit_event(

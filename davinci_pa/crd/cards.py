@@ -12,11 +12,12 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from davinci_pa.cdshooks import cards as cds
 from davinci_pa.crd.assessment import Assessment
 from davinci_pa.crd.coverage_info import COVERAGE_INFO_URL, Assertion, coverage_information
 from davinci_pa.crd.versions import CrdVersion
@@ -24,7 +25,7 @@ from davinci_pa.fhir.json import objects
 from davinci_pa.rules.model import Alternative, Decision, Topic
 from davinci_pa.types import JsonObject, Resource
 
-SUMMARY_LIMIT = 139
+SUMMARY_LIMIT = cds.MAX_SUMMARY - 1
 _CODE_FIELDS = {
     "DeviceRequest": "codeCodeableConcept",
     "ServiceRequest": "code",
@@ -58,11 +59,7 @@ def coverage_action(assessment: Assessment, ctx: CardContext) -> JsonObject | No
     if any(_same_answer(e, extension) for e in objects(target.get("extension"))):
         return None
     updated = {**target, "extension": [*kept, extension]}
-    return {
-        "type": "update",
-        "description": f"Coverage information for {_label(assessment)}",
-        "resource": updated,
-    }
+    return cds.action("update", f"Coverage information for {_label(assessment)}", resource=updated)
 
 
 def cards_for(
@@ -108,7 +105,7 @@ def _needs_instructions(d: Decision) -> bool:
 
 def _instructions(a: Assessment, topic: Topic | None, ctx: CardContext) -> JsonObject:
     d = a.decision
-    indicator = "warning" if d.covered == "not-covered" else "info"
+    indicator: cds.Indicator = "warning" if d.covered == "not-covered" else "info"
     return _card(
         a,
         ctx,
@@ -150,40 +147,36 @@ def _alternatives(a: Assessment, topic: Topic, ctx: CardContext) -> Iterator[Jso
     for alt in topic.alternatives:
         if field is None or all(c.key != alt.replaces.key for c in a.codes):
             continue
-        suggestion = {
-            "label": f"Order {alt.code.display or alt.code.code} instead",
-            "uuid": ctx.new_id(),
-            "actions": [_replace_code(a.target, field, alt)],
-        }
+        suggestion = cds.suggestion(
+            _clip(f"Order {alt.code.display or alt.code.code} instead"),
+            [_replace_code(a.target, field, alt)],
+            uuid=ctx.new_id(),
+        )
         yield _card(
             a,
             ctx,
             summary=f"Consider {alt.code.display or alt.code.code}",
             detail=alt.reason,
             topic_code=("therapy-alternatives-opt", "Optional Therapy Alternatives"),
-            extra={"suggestions": [suggestion], "selectionBehavior": "at-most-one"},
+            suggestions=[suggestion],
         )
 
 
 def _replace_code(order: Resource, field: str, alt: Alternative) -> JsonObject:
     updated = copy.deepcopy(order)
     updated[field] = {"coding": [alt.code.to_coding()]}
-    return {
-        "type": "update",
-        "description": f"Change the order to {alt.code.code}",
-        "resource": updated,
-    }
+    return cds.action("update", f"Change the order to {alt.code.code}", resource=updated)
 
 
 def _policy_links(a: Assessment, topic: Topic, ctx: CardContext) -> JsonObject:
-    links = [{"label": p.title, "url": p.url, "type": "absolute"} for p in topic.policies]
+    links = [cds.link(p.title, p.url) for p in topic.policies]
     return _card(
         a,
         ctx,
         summary=f"Coverage policy: {topic.title}",
         detail=topic.summary,
         topic_code=("guideline", "Guideline"),
-        extra={"links": links},
+        links=links,
     )
 
 
@@ -194,27 +187,22 @@ def _card(
     summary: str,
     detail: str,
     topic_code: tuple[str, str],
-    indicator: str = "info",
-    extra: Mapping[str, Any] | None = None,
+    indicator: cds.Indicator = "info",
+    suggestions: Sequence[JsonObject] = (),
+    links: Sequence[JsonObject] = (),
 ) -> JsonObject:
-    card: JsonObject = {
-        "uuid": ctx.new_id(),
-        "summary": _clip(summary),
-        "indicator": indicator,
-        "source": {
-            "label": ctx.payer_name,
-            "topic": {
-                "system": ctx.version.card_type_system,
-                "code": topic_code[0],
-                "display": topic_code[1],
-            },
-        },
-    }
-    if detail:
-        card["detail"] = detail
-    card.update(extra or {})
-    card["extension"] = {"davinci-crd.associated-resource": [{"reference": _ref(a.target)}]}
-    return card
+    topic = cds.coding(ctx.version.card_type_system, *topic_code)
+    return cds.card(
+        _clip(summary),
+        indicator,
+        cds.source(ctx.payer_name, topic=topic),
+        uuid=ctx.new_id(),
+        detail=detail,
+        suggestions=suggestions,
+        links=links,
+        selection_behavior="at-most-one" if suggestions else None,
+        extension={"davinci-crd.associated-resource": [{"reference": _ref(a.target)}]},
+    )
 
 
 def _label(a: Assessment) -> str:

@@ -47,8 +47,15 @@ def keys() -> Keys:
 @pytest.fixture(scope="session")
 def public_jwks() -> dict[str, Any]:
     jwks = load_shared_json("fixtures", "crd", "inferno", "crd_jwks.json")
-    public = [{k: v for k, v in key.items() if k in {"kty", "crv", "x", "y", "n", "e", "kid", "alg", "use"}}
-              for key in jwks["keys"] if "d" not in key]
+    public = [
+        {
+            k: v
+            for k, v in key.items()
+            if k in {"kty", "crv", "x", "y", "n", "e", "kid", "alg", "use"}
+        }
+        for key in jwks["keys"]
+        if "d" not in key
+    ]
     return {"keys": public}
 
 
@@ -72,12 +79,20 @@ class Service:
     def url(self, service_id: str) -> str:
         return f"{self.base_url}/cds-services/{service_id}"
 
-    def call(self, body: Any, service_id: str | None = None, *, alg: str = "ES384",
-             token: str | None = None) -> requests.Response:
+    def call(
+        self,
+        body: Any,
+        service_id: str | None = None,
+        *,
+        alg: str = "ES384",
+        token: str | None = None,
+    ) -> requests.Response:
         service_id = service_id or f"{body['hook']}-crd"
         url = self.url(service_id)
         bearer = token if token is not None else self.keys.token(url, alg=alg)
-        return requests.post(url, json=body, headers={"Authorization": f"Bearer {bearer}"}, timeout=30)
+        return requests.post(
+            url, json=body, headers={"Authorization": f"Bearer {bearer}"}, timeout=30
+        )
 
     def at_ehr(self, body: dict[str, Any]) -> dict[str, Any]:
         """A copy of a hook request whose fhirServer is our fake EHR."""
@@ -87,7 +102,9 @@ class Service:
         return moved
 
 
-def make_payer(database: Database, public_jwks: dict[str, Any], base_url: str, ehr_url: str) -> Payer:
+def make_payer(
+    database: Database, public_jwks: dict[str, Any], base_url: str, ehr_url: str
+) -> Payer:
     options = PayerOptions(
         crd=CrdOptions(allowed_fhir_servers=(ehr_url,)),
         security=SecurityOptions(public_base_url=base_url),
@@ -101,7 +118,9 @@ def make_payer(database: Database, public_jwks: dict[str, Any], base_url: str, e
 
 
 @pytest.fixture
-def service(tmp_path: Path, keys: Keys, public_jwks: dict[str, Any], ehr_url: str) -> Iterator[Service]:
+def service(
+    tmp_path: Path, keys: Keys, public_jwks: dict[str, Any], ehr_url: str
+) -> Iterator[Service]:
     database = Database(f"sqlite:///{tmp_path / 'crd.sqlite3'}")
     database.migrate()
     holder: dict[str, Payer] = {}

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from davinci_pa.cdshooks.cards import validate_response
+from davinci_pa.cdshooks.response import validate_response
 from davinci_pa.crd.coverage_info import COVERAGE_INFO_URL
 from davinci_pa.crd.services import PRIMARY_HOOKS
 from tests._shared import SHARED, load_shared_json
@@ -21,9 +21,11 @@ from tests.server.conftest import Service
 
 INFERNO = SHARED / "fixtures" / "crd" / "inferno"
 KIT_REQUESTS = sorted(
-    p.name for p in INFERNO.glob("*.json")
+    p.name
+    for p in INFERNO.glob("*.json")
     if p.name not in {"crd_jwks.json", "crd_transaction_bundle.json"}
-    and not p.name.startswith("crd_") and p.name != "fancy_structure_hook_request.json"
+    and not p.name.startswith("crd_")
+    and p.name != "fancy_structure_hook_request.json"
     and p.name != "order_dispatch-1.json"  # its hookInstance is not a UUID: see the bad-input tests
 )
 IG_REQUESTS = [f"CRDServiceRequest{n}.json" for n in ("", "2", "3", "4")]
@@ -32,8 +34,14 @@ TARGET_TYPES = {
     "encounter-start": {"Encounter"},
     "encounter-discharge": {"Encounter"},
 }
-ORDER_TYPES = {"DeviceRequest", "MedicationRequest", "NutritionOrder", "ServiceRequest",
-               "VisionPrescription", "CommunicationRequest"}
+ORDER_TYPES = {
+    "DeviceRequest",
+    "MedicationRequest",
+    "NutritionOrder",
+    "ServiceRequest",
+    "VisionPrescription",
+    "CommunicationRequest",
+}
 
 
 def _bodies(name: str, *folder: str) -> list[dict[str, Any]]:
