@@ -43,6 +43,7 @@ def _add_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--library", required=True, help="library name")
     p.add_argument("--version", help="library version (default: highest loaded)")
     p.add_argument("--data", type=Path, help="patient Bundle JSON")
+    p.add_argument("--patient", help="patient id when the Bundle holds several patients")
     p.add_argument("--param", action="append", default=[], help="NAME=FILE.json")
     p.add_argument("--now", help="evaluation date/time (ISO 8601)")
     p.add_argument("--valuesets", type=Path, help="folder of ValueSet JSON")
@@ -108,7 +109,9 @@ def run_eval(args: argparse.Namespace) -> int:
     repo = LibraryRepository.from_directories([*args.elm, FHIRHELPERS_DIR])
     terminology = LocalTerminology.from_directory(args.valuesets) if args.valuesets else None
     engine = CqlEngine(repo, terminology=terminology)
-    data = BundleDataProvider(_read_json(args.data, "data")) if args.data else None
+    data = None
+    if args.data:
+        data = BundleDataProvider(_read_json(args.data, "data"), patient_id=args.patient)
     try:
         now = datetime.fromisoformat(args.now) if args.now else None
     except ValueError as exc:

@@ -21,22 +21,50 @@ class DataProvider(Protocol):
         ...
 
 
-class BundleDataProvider:
-    """Resources from a FHIR Bundle (or a list of resources), indexed by type once."""
+PATIENT_REFERENCES = ("subject", "patient", "beneficiary")
+"""Elements that place a resource in a patient's compartment (FHIR R4 CompartmentDefinition)."""
 
-    def __init__(self, bundle: dict[str, Any] | Iterable[Resource] | None = None) -> None:
+
+class BundleDataProvider:
+    """Resources from a FHIR Bundle (or a list of resources), indexed by type once.
+
+    With ``patient_id``, only that Patient and resources whose subject/patient/beneficiary
+    reference it (or that reference no patient at all, e.g. Practitioner) are served.
+    """
+
+    def __init__(
+        self,
+        bundle: dict[str, Any] | Iterable[Resource] | None = None,
+        *,
+        patient_id: str | None = None,
+    ) -> None:
         self._by_type: dict[str, list[Resource]] = {}
+        self.patient_id = patient_id
         for resource in _entries(bundle):
             self.add(resource)
 
     def add(self, resource: Resource) -> None:
-        """Add one resource (nested Bundles are unpacked)."""
+        """Add one resource (nested Bundles are unpacked; other patients' data is dropped)."""
         rt = resource.get("resourceType")
         if rt == "Bundle":
             for inner in _entries(resource):
                 self.add(inner)
-        elif isinstance(rt, str):
+        elif isinstance(rt, str) and self._in_compartment(rt, resource):
             self._by_type.setdefault(rt, []).append(resource)
+
+    def _in_compartment(self, resource_type: str, resource: Resource) -> bool:
+        if self.patient_id is None:
+            return True
+        if resource_type == "Patient":
+            return resource.get("id") == self.patient_id
+        for element in PATIENT_REFERENCES:
+            ref = resource.get(element)
+            if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+                target = ref["reference"]
+                return target == f"Patient/{self.patient_id}" or target.endswith(
+                    f"/Patient/{self.patient_id}"
+                )
+        return True
 
     def resources(self, resource_type: str) -> list[Resource]:
         """Return the resources of a type, in Bundle order."""
