@@ -60,7 +60,7 @@ class BundleDataProvider:
         for element in PATIENT_REFERENCES:
             ref = resource.get(element)
             if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-                target = ref["reference"]
+                target: str = ref["reference"]
                 return target == f"Patient/{self.patient_id}" or target.endswith(
                     f"/Patient/{self.patient_id}"
                 )
