@@ -37,7 +37,7 @@ from davinci_pa.cql.values.temporal import (
     Precision,
     Time,
 )
-from davinci_pa.cql.values.temporal_arith import normalize_to
+from davinci_pa.cql.values.temporal_arith import fill, normalize_to, to_instant
 
 __all__ = [
     "after",
@@ -94,8 +94,25 @@ def _prefix_compare(left: tuple[int, ...], right: tuple[int, ...], needed: int) 
     return None
 
 
+def _instants(a: TemporalValue, b: TemporalValue) -> tuple[int, int] | None:
+    """Fast path: DateTimes at different known offsets, both to the minute or both to seconds."""
+    if (
+        isinstance(a, DateTime)
+        and isinstance(b, DateTime)
+        and a.offset != b.offset
+        and a.offset is not None
+        and b.offset is not None
+        and (len(a.parts) == len(b.parts) == 5 or min(len(a.parts), len(b.parts)) >= 6)
+    ):
+        return to_instant(fill(a), a.offset), to_instant(fill(b), b.offset)
+    return None
+
+
 def compare(a: TemporalValue, b: TemporalValue) -> int | None:
     """-1/0/1 for a before/same/after b, ``None`` when precision makes it uncertain."""
+    instants = _instants(a, b)
+    if instants is not None:
+        return (instants[0] > instants[1]) - (instants[0] < instants[1])
     a, b = _align(a, b, None)
     left, right = a.key, b.key
     if len(left) == len(right):
