@@ -206,7 +206,8 @@ def compile_paths(
     ]
     if problems:
         raise CqlTranslationError(
-            f"{len(problems)} CQL translation error(s)", details={"problems": problems}
+            f"{len(problems)} CQL translation error(s), first: {problems[0]}",
+            details={"problems": problems},
         )
     for file, target in targets.items():
         elm = results[str(file)].elm

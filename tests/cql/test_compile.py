@@ -160,3 +160,91 @@ def test_list_promotion_stays_on() -> None:
     result = translate_sources({"p": source})["p"]
     assert result.ok, result.errors
     assert _defs(result.elm or {})["X"]["expression"]["operand"]["type"] == "ToList"
+
+
+REFERENCE_CQL = """library RefCheck version '1.0.0'
+using FHIR version '4.0.1'
+include FHIRHelpers version '4.0.1'
+codesystem "ICD10": 'http://hl7.org/fhir/sid/icd-10-cm'
+valueset "COPD VS": 'http://example.org/ValueSet/copd'
+code "COPD": 'J44.9' from "ICD10" display 'COPD'
+parameter "Cutoff" DateTime
+parameter "Limits" Interval<Integer>
+parameter device_request DeviceRequest
+context Patient
+define "Gender": Patient.gender
+define "Codes": { "COPD" }
+define "Conditions": [Condition: "Codes"]
+define "In VS": exists [Condition: "COPD VS"]
+define "Device": device_request.code as FHIR.CodeableConcept
+define "Cutoff out": "Cutoff"
+define "Limits out": "Limits"
+define "Now": Now()
+define "Time": @T10:30
+define "Tuple": Tuple { a: 1, b: 'x', c: { 1.5, null } }
+define "Uncertain": months between @2020 and @2021-06
+define function Double(x Integer): x * 2
+define "Doubled": Double(21)
+"""
+
+CONDITION = {
+    "resourceType": "Condition",
+    "id": "c1",
+    "subject": {"reference": "Patient/p1"},
+    "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "J44.9"}]},
+}
+BUNDLE = {
+    "resourceType": "Bundle",
+    "type": "collection",
+    "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1", "gender": "female"}},
+        {"resource": CONDITION},
+    ],
+}
+
+
+@needs_node
+def test_reference_engine_encodes_results_like_cql_eval(tmp_path: Path) -> None:
+    from davinci_pa.cql.translator_refengine import (
+        benchmark_reference_engine,
+        run_reference_engine,
+    )
+
+    _write(tmp_path / "RefCheck.cql", REFERENCE_CQL)
+    compile_paths([tmp_path])
+    device = {
+        "resourceType": "DeviceRequest",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p1"},
+        "codeCodeableConcept": {"coding": [{"system": "urn:x", "code": "E0424"}]},
+    }
+    parameters = {
+        "Cutoff": "2020-05-01T10:00:00.000Z",
+        "Limits": {"low": 1, "high": 5, "lowClosed": True, "highClosed": False},
+        "device_request": device,
+    }
+    value_sets = {"http://example.org/ValueSet/copd": [CONDITION["code"]["coding"][0]]}
+    now = "2020-05-01T12:00:00.000-05:00"
+    results = run_reference_engine(
+        tmp_path, "RefCheck", BUNDLE, parameters, now, value_sets=value_sets
+    )
+    assert results["Gender"] == "female"
+    assert results["Codes"] == [
+        {"code": "J44.9", "system": "http://hl7.org/fhir/sid/icd-10-cm", "display": "COPD"}
+    ]
+    assert results["Conditions"] == [CONDITION]
+    assert results["In VS"] is True
+    assert results["Device"] == device["codeCodeableConcept"]
+    assert results["Cutoff out"] == "2020-05-01T10:00:00.000+00:00"
+    assert results["Limits out"] == parameters["Limits"]
+    assert results["Now"] == now
+    assert results["Time"] == "10:30"
+    assert results["Tuple"] == {"a": 1, "b": "x", "c": [1.5, None]}
+    assert results["Uncertain"] == {"low": 5, "high": 17}
+    assert results["Doubled"] == 42
+    assert "Double" not in results
+
+    timing = benchmark_reference_engine(tmp_path, "RefCheck", BUNDLE, parameters, now, runs=3)
+    assert timing.runs == 3
+    assert 0 < timing.min_ms <= timing.median_ms <= timing.max_ms

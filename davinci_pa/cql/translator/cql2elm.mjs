@@ -29,6 +29,8 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 
+import { readStdin, writeJsonLine } from "./stdio.mjs";
+
 const modulesDir = process.argv[2];
 if (!modulesDir) {
   process.stderr.write("usage: node cql2elm.mjs <node_modules dir>\n");
@@ -39,18 +41,6 @@ const requireFromModules = createRequire(path.join(path.resolve(modulesDir), "..
 globalThis.require = requireFromModules;
 // stdout carries only results (written to fd 1 directly); library chatter such as
 // kotlin-logging's println goes to stderr.
-function writeResult(record) {
-  const bytes = Buffer.from(JSON.stringify(record) + "\n", "utf8");
-  let offset = 0;
-  while (offset < bytes.length) {
-    try {
-      offset += fs.writeSync(1, bytes, offset, bytes.length - offset);
-    } catch (error) {
-      if (error.code !== "EAGAIN") throw error;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // pipe full: wait 5 ms
-    }
-  }
-}
 for (const level of ["log", "info", "debug", "warn"]) console[level] = console.error;
 process.stdout.write = process.stderr.write.bind(process.stderr);
 
@@ -225,15 +215,11 @@ function translate(source, manager) {
   return { key: source.key, library: header, ...result, ms: Math.round(performance.now() - started) };
 }
 
-function readStdin() {
-  return fs.readFileSync(0, "utf8");
-}
-
 const request = JSON.parse(readStdin());
 const index = new LibraryIndex();
 for (const dir of request.libraryDirs ?? []) index.addDirectory(dir);
 for (const source of request.sources) index.add(source.text, source.key);
 const manager = libraryManager(request, index);
 for (const source of request.sources) {
-  writeResult(translate(source, manager));
+  writeJsonLine(translate(source, manager));
 }
