@@ -83,17 +83,14 @@ class ElementRule:
     children: dict[str, ElementRule] = field(default_factory=dict)
     slices: list[ElementRule] = field(default_factory=list)
     shared: ElementRule | None = None
+    is_choice: bool = False
+    base_name: str = ""
+    discriminator_values: dict[str, tuple[Any, bool]] = field(default_factory=dict)
     _names: frozenset[str] | None = None
 
-    @property
-    def is_choice(self) -> bool:
-        """True for ``[x]`` elements."""
-        return self.name.endswith("[x]")
-
-    @property
-    def base_name(self) -> str:
-        """The name without ``[x]``."""
-        return self.name[:-3] if self.is_choice else self.name
+    def __post_init__(self) -> None:
+        self.is_choice = self.name.endswith("[x]")
+        self.base_name = self.name[:-3] if self.is_choice else self.name
 
     def element_children(self) -> dict[str, ElementRule]:
         """Children, following ``contentReference`` to the element it names."""

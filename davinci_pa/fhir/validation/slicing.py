@@ -102,8 +102,15 @@ def expected_value(slice_rule: ElementRule, path: str) -> tuple[Any, bool]:
 
     When the path goes below the element that carries the fixed or pattern value (e.g.
     ``type.coding.system`` under ``patternCodeableConcept`` on ``type``), the expected value
-    is read from inside that value.
+    is read from inside that value. Results are memoised on the slice rule.
     """
+    cached = slice_rule.discriminator_values.get(path)
+    if cached is None:
+        cached = slice_rule.discriminator_values[path] = _expected_value(slice_rule, path)
+    return cached
+
+
+def _expected_value(slice_rule: ElementRule, path: str) -> tuple[Any, bool]:
     segments = split_path(path)
     current: ElementRule | None = slice_rule
     for index, segment in enumerate([*segments, None]):
