@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,15 @@ from davinci_pa.cql.compile import (
 )
 from davinci_pa.cql.translator_env import NodeToolchainError, find_node, node_available
 
-needs_node = pytest.mark.skipif(
+_skip_without_node = pytest.mark.skipif(
     not node_available(), reason="Node.js 18+ and npm are needed to run the CQL translator"
 )
+
+
+def needs_node(test: Callable[..., None]) -> Callable[..., None]:
+    """Mark a test ``node`` and skip it when Node.js/npm are absent."""
+    marked: Callable[..., None] = pytest.mark.node(_skip_without_node(test))
+    return marked
 
 
 def _write(path: Path, text: str) -> Path:

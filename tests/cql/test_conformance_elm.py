@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,15 @@ from davinci_pa.cql.conformance_elm import (
 from davinci_pa.cql.translator_env import node_available
 from tests._shared import shared_path
 
-needs_node = pytest.mark.skipif(
+_skip_without_node = pytest.mark.skipif(
     not node_available(), reason="Node.js 18+ and npm are needed to run the CQL translator"
 )
+
+
+def needs_node(test: Callable[..., None]) -> Callable[..., None]:
+    """Mark a test ``node`` and skip it when Node.js/npm are absent."""
+    marked: Callable[..., None] = pytest.mark.node(_skip_without_node(test))
+    return marked
 
 
 @pytest.fixture(scope="module")

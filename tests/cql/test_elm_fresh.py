@@ -22,6 +22,7 @@ def _sources() -> list[Path]:
     return sorted(p for root in SOURCE_ROOTS if root.is_dir() for p in root.rglob("*.cql"))
 
 
+@pytest.mark.node
 def test_shipped_elm_matches_its_cql() -> None:
     if not node_available():
         pytest.skip("Node.js 18+ and npm are needed to recompile CQL; staleness not checked")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,15 @@ from davinci_pa.cql.translator_env import ensure_toolchain, node_available
 ELM = FHIRHELPERS_DIR / "FHIRHelpers-4.0.1.json"
 FHIR_NS = "{http://hl7.org/fhir}"
 
-needs_node = pytest.mark.skipif(
+_skip_without_node = pytest.mark.skipif(
     not node_available(), reason="Node.js 18+ and npm are needed for the FHIR model info"
 )
+
+
+def needs_node(test: Callable[..., None]) -> Callable[..., None]:
+    """Mark a test ``node`` and skip it when Node.js/npm are absent."""
+    marked: Callable[..., None] = pytest.mark.node(_skip_without_node(test))
+    return marked
 
 
 @cache
