@@ -27,6 +27,7 @@ from davinci_pa.cql.engine import CqlEngine
 from davinci_pa.cql.library import LibraryRepository
 from davinci_pa.cql.values.equality import equal
 from davinci_pa.cql.values.interval import Interval
+from davinci_pa.cql.values.temporal_between import Uncertainty
 from davinci_pa.cql.values.tuples import CqlTuple
 from davinci_pa.errors import CqlError, DavinciError
 
@@ -148,6 +149,8 @@ def same_value(actual: Any, expected: Any) -> bool:
     """Test comparison: nulls match nulls, lists in order, otherwise CQL equality."""
     if actual is None or expected is None:
         return actual is None and expected is None
+    if isinstance(expected, Interval) and isinstance(actual, Uncertainty):
+        actual = Interval(actual.low, actual.high)
     if isinstance(actual, list) and isinstance(expected, list):
         return len(actual) == len(expected) and all(
             same_value(a, e) for a, e in zip(actual, expected, strict=True)

@@ -59,6 +59,9 @@ def _encode_structured(value: Any) -> Any:
         return out
     if isinstance(value, ValueSetRef | CodeSystemRef):
         return {"id": value.id, **({"version": value.version} if value.version else {})}
+    if hasattr(value, "low") and hasattr(value, "high"):
+        low, high = encode_value(value.low), encode_value(value.high)
+        return {"low": low, "high": high, "lowClosed": True, "highClosed": True}
     to_iso = getattr(value, "to_iso", None)
     if callable(to_iso):
         return to_iso()

@@ -212,13 +212,13 @@ def geometric_mean(items: list[Any]) -> Any:
         return normalize_decimal(total ** (Decimal(1) / len(numbers)))
 
 
-@_aggregate("AllTrue")
+@_aggregate("AllTrue", keep_nulls=True)
 def all_true(items: list[Any]) -> bool:
     """True when every non-null element is true (true for an empty list)."""
     return all(i is True for i in items)
 
 
-@_aggregate("AnyTrue")
+@_aggregate("AnyTrue", keep_nulls=True)
 def any_true(items: list[Any]) -> bool:
     """True when some element is true."""
     return any(i is True for i in items)

@@ -149,17 +149,17 @@ _unary(
 
 def _ln(a: Any) -> Decimal | None:
     if a <= 0:
-        return None
+        raise CqlRuntimeError(f"Ln({a}) is undefined")
     with localcontext(CONTEXT):
         return Decimal(a).ln()
 
 
 def _exp(a: Any) -> Decimal | None:
-    try:
-        with localcontext(CONTEXT):
-            return Decimal(a).exp()
-    except (InvalidOperation, ArithmeticError):
-        return None
+    with localcontext(CONTEXT):
+        result = normalize_decimal(Decimal(a).exp())
+    if result is None:
+        raise CqlRuntimeError(f"Exp({a}) overflows Decimal")
+    return result
 
 
 _unary("Ln", _ln)
@@ -187,13 +187,7 @@ def round_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
             return None
         digits = precision(c) or 0
         step = Decimal(1).scaleb(-digits)
-        d = Decimal(v)
-        rounded = (
-            (d + step / 2).quantize(step, rounding=ROUND_FLOOR)
-            if d < 0
-            else d.quantize(step, rounding=ROUND_HALF_UP)
-        )
-        return normalize_decimal(rounded)
+        return normalize_decimal(Decimal(v).quantize(step, rounding=ROUND_HALF_UP))
 
     return run
 

@@ -26,6 +26,8 @@ def _contains(container: Any, value: Any, base: im.Cmp) -> bool | None:
         if isinstance(value, Interval):
             return im.includes(container, value, base)
         return im.contains_point(container, value, base)
+    if value is None:
+        return None
     return member(value, container)
 
 
@@ -42,13 +44,27 @@ def _includes(a: Any, b: Any, base: im.Cmp) -> bool | None:
 
 
 def _proper_includes(a: Any, b: Any, base: im.Cmp) -> bool | None:
-    if a is None or b is None:
-        return None
     if isinstance(a, Interval):
-        b_iv = b if isinstance(b, Interval) else Interval(b, b)
-        return im.proper_includes(a, b_iv, base)
-    b_list = b if isinstance(b, list) else [b]
-    return _includes(a, b_list, base) and len(distinct(a)) > len(distinct(b_list))
+        if b is None:
+            return None
+        if isinstance(b, Interval):
+            return im.proper_includes(a, b, base)
+        return im.and3(im.lt(im.low(a), b, base), im.lt(b, im.high(a), base))
+    if a is None:
+        return False if not isinstance(b, list) else None
+    if not isinstance(b, list):
+        return _proper_contains_element(a, b)
+    included = _includes(a, b, base)
+    return included and len(distinct(a)) > len(distinct(b))
+
+
+def _proper_contains_element(items: list[Any], value: Any) -> bool | None:
+    if not member(value, items):
+        return False
+    others = [item for item in items if not (item is None and value is None) and item != value]
+    if any(item is not None for item in others):
+        return True
+    return None if others else False
 
 
 def _binary(comp: NodeCompiler, elm: dict[str, Any]) -> tuple[Fn, Fn, im.Cmp]:

@@ -167,9 +167,8 @@ def slice_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
 def length(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
     """``Length(list or string)``: 0 for a null list, null for a null string."""
     (source,) = comp.operands(elm)
-    is_list = "List" in str(comp.operand_types(elm)) or elm.get("operand", {}).get("type") in (
-        "List",
-        "Query",
+    is_list = "ListTypeSpecifier" in str(elm.get("signature")) or "ListTypeSpecifier" in str(
+        elm.get("operand", {}).get("asTypeSpecifier")
     )
 
     def run(c: Ctx) -> int | None:

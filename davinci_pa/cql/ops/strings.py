@@ -27,7 +27,7 @@ def combine(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
             return None
         sep = separator(c) or ""
         strings = [s for s in items if s is not None]
-        return sep.join(strings)
+        return sep.join(strings) if strings else None
 
     return run
 
@@ -105,7 +105,9 @@ def substring(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
 
     def run(c: Ctx) -> str | None:
         text, index = string(c), start(c)
-        if text is None or index is None or index < 0 or index >= len(text):
+        if text is None or index is None or index < 0 or index > len(text):
+            return None
+        if index == len(text) and text:
             return None
         if length is None:
             return str(text[index:])
@@ -133,5 +135,22 @@ def matches(text: str, pattern: str) -> bool:
 @operator("ReplaceMatches")
 def replace_matches(text: str, pattern: str, substitution: str) -> str:
     """Replace every match of the pattern (``$1`` style group references)."""
-    replacement = re.sub(r"\$(\d+)", r"\\\1", substitution)
-    return _regex(pattern).sub(replacement, text)
+    return _regex(pattern).sub(lambda m: _expand(m, substitution), text)
+
+
+def _expand(match: re.Match[str], substitution: str) -> str:
+    """Java-style replacement: ``$n`` inserts group n, a backslash escapes the next char."""
+    out: list[str] = []
+    i = 0
+    while i < len(substitution):
+        ch = substitution[i]
+        if ch == "\\" and i + 1 < len(substitution):
+            out.append(substitution[i + 1])
+            i += 2
+        elif ch == "$" and i + 1 < len(substitution) and substitution[i + 1].isdigit():
+            out.append(match.group(int(substitution[i + 1])) or "")
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)

@@ -8,7 +8,8 @@ from typing import Any
 from davinci_pa.cql.compiler import NodeCompiler, node
 from davinci_pa.cql.runtime import CqlRuntimeError, Ctx, Fn
 from davinci_pa.cql.types import split_qname
-from davinci_pa.cql.values.clinical import Code, Concept
+from davinci_pa.cql.values.clinical import Code, Concept, ValueSetRef
+from davinci_pa.cql.values.decimals import DECIMAL_MAX, check_int, check_long, normalize_decimal
 from davinci_pa.cql.values.equality import compare
 from davinci_pa.cql.values.interval import Interval
 from davinci_pa.cql.values.tuples import CqlTuple
@@ -33,9 +34,26 @@ def literal_value(value_type: str, text: str | None) -> Any:
 
 @node("Literal")
 def literal(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
-    """A System literal, converted once at compile time."""
+    """A System literal, converted once at compile time (out-of-range literals raise)."""
     value = literal_value(elm.get("valueType", ""), elm.get("value"))
+    problem = _out_of_range(split_qname(elm.get("valueType", ""))[1], value)
+    if problem is not None:
+
+        def invalid(c: Ctx) -> Any:
+            raise CqlRuntimeError(problem)
+
+        return invalid
     return lambda c: value
+
+
+def _out_of_range(kind: str, value: Any) -> str | None:
+    if kind == "Integer" and check_int(value) is None:
+        return f"Integer literal {value} is out of range"
+    if kind == "Long" and check_long(value) is None:
+        return f"Long literal {value} is out of range"
+    if kind == "Decimal" and (normalize_decimal(value) != value or abs(value) > DECIMAL_MAX):
+        return f"Decimal literal {value} is out of range or has more than 8 decimal places"
+    return None
 
 
 @node("Null")
@@ -92,7 +110,11 @@ def _concept(values: dict[str, Any]) -> Concept:
     return Concept(tuple(values.get("codes") or ()), values.get("display"))
 
 
-INSTANCE_FACTORIES: dict[str, Any] = {"Code": _code, "Concept": _concept}
+def _valueset(values: dict[str, Any]) -> ValueSetRef:
+    return ValueSetRef(values.get("id") or "", values.get("version"), values.get("name"))
+
+
+INSTANCE_FACTORIES: dict[str, Any] = {"Code": _code, "Concept": _concept, "ValueSet": _valueset}
 
 
 @node("Code")

@@ -52,10 +52,13 @@ def equal(a: Any, b: Any) -> Tri:
     if _is_number(a) and _is_number(b) or isinstance(a, str) and isinstance(b, str):
         return bool(a == b)
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return _all_tri(a, b, equal) if len(a) == len(b) else False
+        return _all_tri(a, b, _equal_or_both_null) if len(a) == len(b) else False
     ops = _ops(a)
     if ops is not None:
-        return ops.equal(a, b) if type(a) is type(b) else False
+        return ops.equal(a, b)
+    ops = _ops(b)
+    if ops is not None:
+        return ops.equal(b, a)
     return _equal_structured(a, b)
 
 
@@ -116,7 +119,7 @@ def equivalent(a: Any, b: Any) -> bool:
         return _decimal_equivalent(a, b)
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return len(a) == len(b) and all(equivalent(x, y) for x, y in zip(a, b, strict=True))
-    ops = _ops(a)
+    ops = _ops(a) or _ops(b)
     if ops is not None:
         return ops.equivalent(a, b) if type(a) is type(b) else False
     return _equivalent_structured(a, b)
@@ -168,8 +171,12 @@ def compare(a: Any, b: Any) -> int | None:
     if _is_number(a) and _is_number(b) or isinstance(a, str) and isinstance(b, str):
         return -1 if a < b else (1 if a > b else 0)
     ops = _ops(a)
-    if ops is not None and ops.compare is not None and type(a) is type(b):
+    if ops is not None and ops.compare is not None:
         return ops.compare(a, b)
+    ops = _ops(b)
+    if ops is not None and ops.compare is not None:
+        result = ops.compare(b, a)
+        return None if result is None else -result
     if isinstance(a, bool) and isinstance(b, bool):
         return int(a) - int(b)
     return None
