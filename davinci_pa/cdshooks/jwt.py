@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import jwt as pyjwt
@@ -291,8 +292,14 @@ def _public_key(jwk: Mapping[str, Any], alg: str) -> Any:
         return None
     if alg in _CURVES and jwk.get("crv") != _CURVES[alg]:
         return None
+    return _key_from_members(tuple((m, jwk[m]) for m in members), alg)
+
+
+@lru_cache(maxsize=256)
+def _key_from_members(members: tuple[tuple[str, str], ...], alg: str) -> Any:
+    """Public key objects are cached: building one costs more than verifying a signature."""
     try:
-        key = pyjwt.PyJWK({m: jwk[m] for m in members}, algorithm=alg).key
+        key = pyjwt.PyJWK(dict(members), algorithm=alg).key
     except (pyjwt.PyJWTError, ValueError, TypeError):
         return None
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < _MIN_RSA_BITS:
