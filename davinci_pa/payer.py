@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from davinci_pa.cdshooks.discovery import ServiceDefinition, parse_configuration
+from davinci_pa.cdshooks.feedback import Feedback, parse_feedback
 from davinci_pa.cdshooks.hooks import HookRequest, parse_hook_request
 from davinci_pa.cdshooks.jwt import JwtVerifier, TrustedIssuer, VerifiedToken
 from davinci_pa.config import PayerOptions
 from davinci_pa.crd.gathering import DataGatherer
 from davinci_pa.crd.responder import CrdAnswer, CrdResponder, HookInput
-from davinci_pa.crd.services import CrdService, ServiceCatalog
+from davinci_pa.crd.services import ServiceCatalog
 from davinci_pa.crd.versions import SUPPORTED, select_version
 from davinci_pa.errors import AuthenticationError, DavinciError
+from davinci_pa.rules.cql_evaluator import CqlTopicEvaluator
 from davinci_pa.rules.evaluation import RuleBook
 from davinci_pa.rules.loader import load_rule_pack
 from davinci_pa.store import Database
@@ -85,8 +88,10 @@ class Payer:
 
     @classmethod
     def from_rule_pack(cls, folder: Path, *, database: Database, **kwargs: Any) -> Payer:
-        """Build a payer whose rules come from the rule pack in ``folder``."""
-        return cls(rules=RuleBook(load_rule_pack(folder)), database=database, **kwargs)
+        """Build a payer whose rules come from the rule pack in ``folder``, CQL included."""
+        pack = load_rule_pack(folder)
+        rules = RuleBook(pack, evaluator=CqlTopicEvaluator.for_pack(folder, pack))
+        return cls(rules=rules, database=database, **kwargs)
 
     def discovery(self) -> JsonObject:
         """Return the CDS Hooks discovery document."""
@@ -124,17 +129,16 @@ class Payer:
         self._record(service, request, answer, caller, request_id, started)
         return answer.body
 
-    def record_feedback(
-        self, service_id: str, items: Sequence[Mapping[str, Any]], *, caller: Caller
-    ) -> int:
-        """Store validated feedback entries for a service; return how many were stored."""
+    def record_feedback(self, service_id: str, body: object, *, caller: Caller) -> int:
+        """Validate and store a feedback body (CDS Hooks §Feedback); return how many items."""
         self.services.get(service_id)
+        items = [_feedback_row(item) for item in parse_feedback(body)]
         return self.crd_records.record_feedback(service_id, items, client=caller.issuer)
 
-    def _answer(self, service: CrdService, request: HookRequest) -> CrdAnswer:
+    def _answer(self, service: ServiceDefinition, request: HookRequest) -> CrdAnswer:
         version = select_version(request.requested_version, self._default_version)
         gathered = self._gatherer.gather(service, request)
-        configuration = _configuration(service, request.extension)
+        configuration = parse_configuration(request.extension, service)
         return self._responder.answer(
             HookInput(
                 service=service,
@@ -150,7 +154,7 @@ class Payer:
 
     def _record(
         self,
-        service: CrdService,
+        service: ServiceDefinition,
         request: HookRequest,
         answer: CrdAnswer,
         caller: Caller,
@@ -185,19 +189,19 @@ def _bearer(authorization: str | None) -> str:
     return token.strip()
 
 
-def _configuration(service: CrdService, extension: Mapping[str, Any]) -> dict[str, bool | int]:
-    """Apply ``davinci-crd.configuration`` over the service's defaults (``dev-14``..``dev-17``).
-
-    Unknown options and values of the wrong type are ignored (``dev-6``, ``dev-17``).
-    """
-    chosen = dict(service.option_defaults)
-    requested = extension.get("davinci-crd.configuration")
-    if isinstance(requested, dict):
-        for code, value in requested.items():
-            default = chosen.get(code)
-            if default is not None and type(value) is type(default):
-                chosen[code] = value
-    return chosen
+def _feedback_row(item: Feedback) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "card": item.card,
+        "outcome": item.outcome,
+        "outcomeTimestamp": item.outcome_timestamp.isoformat(),
+        "acceptedSuggestions": [{"id": s} for s in item.accepted_suggestions] or None,
+    }
+    if item.override_reason or item.override_comment:
+        row["overrideReason"] = {
+            "reason": item.override_reason,
+            "userComment": item.override_comment,
+        }
+    return row
 
 
 def _assertion(assessment: Any, request_id: str) -> AssertionRecord:

@@ -30,7 +30,7 @@ SYSTEM_ACTIONS_REQUIRED = frozenset({"appointment-book", "order-sign", "order-di
 """Hooks whose responses must carry ``systemActions`` (CRD primary hooks, Inferno .05/.10)."""
 
 COVERAGE_TARGETS: Mapping[str, frozenset[str]] = {
-    "appointment-book": frozenset({"Appointment"}),
+    "appointment-book": frozenset({"Appointment", "ServiceRequest"}),  # CRD: basedOn order
     "encounter-start": frozenset({"Encounter"}),
     "encounter-discharge": frozenset({"Encounter"}),
     "order-select": ORDER_TYPES,
@@ -225,24 +225,28 @@ def _coverage_information_problems(actions: list[Any], hook: str) -> list[str]:
     for index, act in found:
         if act.get("type") != "update":
             problems.append(f"systemActions[{index}].type: Coverage Information must be 'update'")
-    problems.extend(_assertion_id_problems([act["resource"] for _, act in found]))
+    for _, act in found:
+        problems.extend(_assertion_id_problems(act["resource"]))
     return problems
 
 
-def _assertion_id_problems(resources: list[Mapping[str, Any]]) -> list[str]:
-    """Per coverage: one coverage-assertion-id, at most one satisfied-pa-id; distinct across."""
+def _assertion_id_problems(resource: Mapping[str, Any]) -> list[str]:
+    """Check one resource's coverage-assertion-ids and satisfied-pa-ids.
+
+    Per coverage: exactly one coverage-assertion-id and at most one satisfied-pa-id; across
+    coverages: distinct ids (CRD resp-32; Inferno CRD 3.x.11).
+    """
     assertions: dict[str, set[str]] = {}
     pa_ids: dict[str, set[str]] = {}
-    for resource in resources:
-        for ext in coverage_information(resource):
-            values = _sub_values(ext)
-            coverage = values.get("coverage", "?")
-            assertions.setdefault(coverage, set())
-            pa_ids.setdefault(coverage, set())
-            if "coverage-assertion-id" in values:
-                assertions[coverage].add(values["coverage-assertion-id"])
-            if "satisfied-pa-id" in values:
-                pa_ids[coverage].add(values["satisfied-pa-id"])
+    for ext in coverage_information(resource):
+        values = _sub_values(ext)
+        coverage = values.get("coverage", "?")
+        assertions.setdefault(coverage, set())
+        pa_ids.setdefault(coverage, set())
+        if "coverage-assertion-id" in values:
+            assertions[coverage].add(values["coverage-assertion-id"])
+        if "satisfied-pa-id" in values:
+            pa_ids[coverage].add(values["satisfied-pa-id"])
     prefix = "coverage-information for"
     problems = [
         f"{prefix} {coverage}: needs exactly one coverage-assertion-id"

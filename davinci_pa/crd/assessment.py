@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from davinci_pa.cdshooks.response import resource_problem
 from davinci_pa.crd.coverage import CoverageMatch, match_coverage
 from davinci_pa.crd.orders import Resolver, order_codes
 from davinci_pa.crd.targets import request_targets
 from davinci_pa.crd.versions import CrdVersion
+from davinci_pa.errors import InvalidHookRequest
 from davinci_pa.fhir.codes import Code
 from davinci_pa.rules.evaluation import RuleBook, RuleContext, RuleOutcome
 from davinci_pa.rules.model import Decision, Reason
@@ -73,8 +75,20 @@ class Assessor:
         self._new_id = new_id
 
     def assess(self, data: HookData) -> list[Assessment]:
-        """Assess every target resource of the hook call."""
+        """Assess every target resource of the hook call.
+
+        Raises:
+            InvalidHookRequest: a resource to be answered about is not valid FHIR R4 (CRD
+                ``hook-9``: 400 when the body fails FHIR validation).
+        """
         targets = request_targets(data.hook, data.context, data.resolve)
+        problems = [
+            f"{target.get('resourceType')}/{target.get('id')}: {problem}"
+            for target in targets
+            if (problem := resource_problem(target)) is not None
+        ]
+        if problems:
+            raise InvalidHookRequest(f"context: {problems[0]}", details={"problems": problems})
         return [self._assess_one(target, data) for target in targets]
 
     def _assess_one(self, target: Resource, data: HookData) -> Assessment:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from davinci_pa.cdshooks.discovery import ServiceDefinition
 from davinci_pa.cdshooks.hooks import HookRequest
 from davinci_pa.cdshooks.prefetch import ClientFactory, PrefetchResolver, index_request
 from davinci_pa.crd.orders import Resolver
-from davinci_pa.crd.services import CrdService
+from davinci_pa.errors import InvalidHookRequest, PrefetchUnavailable
 from davinci_pa.fhir.client import AllowList
 from davinci_pa.types import Resource
 
@@ -45,7 +46,7 @@ class DataGatherer:
         self._client_factory = client_factory
         self._resolvers: dict[str, PrefetchResolver] = {}
 
-    def gather(self, service: CrdService, request: HookRequest) -> Gathered:
+    def gather(self, service: ServiceDefinition, request: HookRequest) -> Gathered:
         """Return the data for ``request``.
 
         Raises:
@@ -57,9 +58,30 @@ class DataGatherer:
         def resolve(reference: str) -> Resource | None:
             return index.resolve(reference)
 
+        self._check_dispatched(request, resolve)
         return Gathered(result.data, resolve, list(index), result.problems)
 
-    def _resolver(self, service: CrdService) -> PrefetchResolver:
+    def _check_dispatched(self, request: HookRequest, resolve: Resolver) -> None:
+        """Dispatched orders are the subject of order-dispatch: they must be found."""
+        refs = request.context.get("dispatchedOrders") or ()
+        missing = [r for r in refs if isinstance(r, str) and resolve(r) is None]
+        if not missing:
+            return
+        names = ", ".join(missing[:5])
+        if self._queryable(request):
+            raise InvalidHookRequest(
+                f"context.dispatchedOrders: {names} not found in prefetch or at the FHIR server"
+            )
+        raise PrefetchUnavailable(
+            f"context.dispatchedOrders: {names} not prefetched, and the FHIR server "
+            "cannot be queried"
+        )
+
+    def _queryable(self, request: HookRequest) -> bool:
+        server = request.fhir_server
+        return bool(server and request.fhir_authorization and self._allowed.permits(server))
+
+    def _resolver(self, service: ServiceDefinition) -> PrefetchResolver:
         resolver = self._resolvers.get(service.id)
         if resolver is None:
             resolver = PrefetchResolver(

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from davinci_pa.cdshooks.discovery import ServiceDefinition
 from davinci_pa.crd.assessment import Assessment, Assessor, HookData
 from davinci_pa.crd.cards import CardContext, cards_for, coverage_action
 from davinci_pa.crd.orders import Resolver
-from davinci_pa.crd.services import PRIMARY_HOOKS, CrdService
+from davinci_pa.crd.services import PRIMARY_HOOKS
 from davinci_pa.crd.versions import CrdVersion
 from davinci_pa.fhir.json import obj
 from davinci_pa.rules.evaluation import RuleBook
@@ -28,7 +29,7 @@ DEFAULT_PAYER_LABEL = "Health plan"
 class HookInput:
     """A validated hook call with the data gathered for it."""
 
-    service: CrdService
+    service: ServiceDefinition
     context: Mapping[str, Any]
     data: Mapping[str, Any]
     resolve: Resolver

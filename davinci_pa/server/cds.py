@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from davinci_pa.cdshooks.feedback import parse_feedback
 from davinci_pa.errors import InvalidHookRequest
 from davinci_pa.payer import Payer
 
@@ -48,8 +47,7 @@ def feedback(service_id: str) -> Response:
     payer.services.get(service_id)
     audiences = [f"{payer.service_url(service_id)}/feedback", payer.service_url(service_id)]
     caller = payer.authenticate(request.headers.get("Authorization"), audience=audiences)
-    items = parse_feedback(_json_body())
-    count = payer.record_feedback(service_id, [i.as_json() for i in items], caller=caller)
+    count = payer.record_feedback(service_id, _json_body(), caller=caller)
     return jsonify({"received": count})
 
 

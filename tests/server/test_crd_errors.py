@@ -107,6 +107,22 @@ def test_hook_instance_must_be_a_uuid(service: Service) -> None:
     _assert_error(service.call(service.at_ehr(body)), 400, "hookInstance")
 
 
+def test_invalid_fhir_in_context_is_400(service: Service) -> None:
+    """CRD hook-9: the kit's NutritionOrder lacks the required intent; the Appointment's end
+    is not an instant. We cannot echo invalid resources back, so we say what is wrong."""
+    for name, needle in (
+        ("order_sign_hook_request.json", "intent"),
+        ("appointment_book_hook_request.json", "end"),
+    ):
+        body = load_shared_json("fixtures", "crd", "inferno", name)
+        _assert_error(service.call(service.at_ehr(body)), 400, needle)
+
+
+def test_dispatched_order_that_does_not_exist_is_400(service: Service) -> None:
+    body = load_shared_json("fixtures", "crd", "inferno", "order_dispatch_hook_request.json")
+    _assert_error(service.call(service.at_ehr(body)), 400, "ServiceRequest/example")
+
+
 def test_unsupported_requested_version_is_400(service: Service) -> None:
     body = _order_sign()
     body["extension"]["davinci-crd.requestedVersion"] = "9.9"

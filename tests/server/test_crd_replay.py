@@ -92,9 +92,14 @@ def test_kit_hook_requests_get_valid_answers(service: Service, name: str) -> Non
 
 @pytest.mark.parametrize("name", IG_REQUESTS)
 def test_ig_example_requests_get_valid_answers(service: Service, name: str) -> None:
-    """The CRD 2.2 IG example requests carry full prefetch: no EHR query is needed."""
+    """The CRD 2.2 IG examples: answered from prefetch, or 412 when the Coverage is missing and
+    their (example.org) FHIR server is not one we may query (CDS Hooks §Prefetch, found-32)."""
     body = load_shared_json("specs", "crd-2.2", name)
     response = service.call(body)
+    if "coverage" not in body.get("prefetch", {}):
+        assert response.status_code == 412, response.text
+        assert "coverage" in response.json()["message"]
+        return
     assert response.status_code == 200, response.text
     assert_kit_checks(body["hook"], response.json())
 
