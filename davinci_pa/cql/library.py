@@ -16,7 +16,7 @@ from davinci_pa.cql.compiler import NodeCompiler
 from davinci_pa.cql.runtime import MISSING, CqlRuntimeError, Ctx, DefineError, Fn
 from davinci_pa.errors import CqlEvaluationError, ElmLoadError
 
-__all__ = ["CompiledLibrary", "DefineError", "LibraryRepository"]
+__all__ = ["CompiledLibrary", "DefineError", "LibraryRepository", "is_elm"]
 
 Resolver = Callable[[str, str | None], "CompiledLibrary | None"]
 
@@ -36,7 +36,11 @@ class LibraryRepository:
 
     @classmethod
     def from_directories(cls, directories: Iterable[Path]) -> LibraryRepository:
-        """Load every ``*.json`` ELM library (files with a top-level ``library``) in the folders."""
+        """Load every ``*.json`` ELM library in the folders.
+
+        A file is ELM when its ``library.identifier.id`` is a string; other JSON (a rule pack's
+        ``topic.json``, ValueSets) is skipped.
+        """
         repo = cls()
         for directory in directories:
             for path in sorted(Path(directory).glob("*.json")):
@@ -44,7 +48,7 @@ class LibraryRepository:
                     data = json.loads(path.read_text(encoding="utf-8"))
                 except (OSError, ValueError) as exc:
                     raise ElmLoadError(f"cannot read ELM file {path.name}: {exc}") from exc
-                if isinstance(data, dict) and isinstance(data.get("library"), dict):
+                if is_elm(data):
                     repo.add(data)
         return repo
 
@@ -148,6 +152,13 @@ class CompiledLibrary:
             f"library {self.name}{version}, define {name!r}, at {where}: {message}",
             details={"library": self.name, "define": name, "locator": where},
         )
+
+
+def is_elm(data: Any) -> bool:
+    """True when ``data`` looks like an ELM library document (a string ``identifier.id``)."""
+    library = data.get("library") if isinstance(data, dict) else None
+    identifier = library.get("identifier") if isinstance(library, dict) else None
+    return isinstance(identifier, dict) and isinstance(identifier.get("id"), str)
 
 
 def _defs(lib: dict[str, Any], section: str) -> list[dict[str, Any]]:

@@ -1,18 +1,19 @@
-"""Clinical operators: Retrieve, value set membership, age calculation, Message.
+"""Clinical operators: value set membership, age calculation, Message.
 
-ELM §Retrieve (data type, code filter), CQL §9.13 Clinical Operators (InValueSet,
-AnyInValueSet, CalculateAge[At]) and §9.14 Errors and Messaging (Message).
+CQL §9.13 Clinical Operators (InValueSet, AnyInValueSet, CalculateAge[At]) and §9.14 Errors
+and Messaging (Message). Retrieve lives in :mod:`davinci_pa.cql.ops.retrieval`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from davinci_pa.cql.compiler import NodeCompiler, call, node
 from davinci_pa.cql.model import FhirChoice
+from davinci_pa.cql.ops.fhirhelpers import to_date, to_datetime
 from davinci_pa.cql.ops.temporal import now_value
 from davinci_pa.cql.runtime import CqlRuntimeError, Ctx, Fn
-from davinci_pa.cql.types import split_qname
 from davinci_pa.cql.values.clinical import Code, Concept, ValueSetRef
 from davinci_pa.cql.values.temporal import Date, DateTime, parse_precision
 from davinci_pa.cql.values.temporal_between import calculate_age
@@ -56,7 +57,8 @@ def valueset_codes(c: Ctx, ref: ValueSetRef) -> set[CodeKey]:
     return cached
 
 
-def _matches(pairs: list[CodeKey], allowed: set[CodeKey]) -> bool:
+def matches_any(pairs: list[CodeKey], allowed: set[CodeKey]) -> bool:
+    """True when a (system, code) pair is allowed; a code without system matches by code."""
     for system, code in pairs:
         if (system, code) in allowed:
             return True
@@ -65,59 +67,13 @@ def _matches(pairs: list[CodeKey], allowed: set[CodeKey]) -> bool:
     return False
 
 
-def _filter_set(c: Ctx, codes: Any) -> set[CodeKey]:
-    if isinstance(codes, ValueSetRef):
-        return valueset_codes(c, codes)
-    return set(codings_of(codes))
-
-
-@node("Retrieve")
-def retrieve(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
-    """``[Type: codePath in codes]`` over the evaluation's DataProvider."""
-    resource_type = split_qname(elm["dataType"])[1]
-    codes = comp.compile(elm["codes"]) if elm.get("codes") else None
-    code_path = elm.get("codeProperty", "code")
-
-    def run(c: Ctx) -> list[Any]:
-        data = c.state.data
-        if data is None:
-            return []
-        resources = list(data.resources(resource_type))
-        if codes is None:
-            return resources
-        wanted = codes(c)
-        if wanted is None:
-            return []
-        allowed = _filter_set(c, wanted)
-        return [r for r in resources if _matches(codings_of(_path(r, code_path)), allowed)]
-
-    return run
-
-
-def _path(resource: dict[str, Any], path: str) -> Any:
-    value: Any = resource
-    for step in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        found = value.get(step)
-        if found is None:
-            found = next(
-                (
-                    v
-                    for k, v in value.items()
-                    if k.startswith(step) and k[len(step) :][:1].isupper()
-                ),
-                None,
-            )
-        value = found
-    return value
-
-
 @node("InValueSet", "AnyInValueSet")
 def in_valueset(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
     """``code in "ValueSet"`` (any of the codes for AnyInValueSet)."""
     code = comp.compile(elm.get("code") or elm.get("codes"))
     vs_elm = elm.get("valueset") or elm.get("valuesetExpression")
+    if isinstance(vs_elm, dict) and "type" not in vs_elm:
+        vs_elm = {**vs_elm, "type": "ValueSetRef"}  # ELM 1.5 JSON omits the type of `valueset`
     valueset = comp.compile(vs_elm)
 
     def run(c: Ctx) -> bool | None:
@@ -127,29 +83,42 @@ def in_valueset(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
         ref = valueset(c)
         if ref is None:
             return None
-        return _matches(codings_of(value), valueset_codes(c, ref))
+        return matches_any(codings_of(value), valueset_codes(c, ref))
 
     return run
 
 
 @node("CalculateAge", "CalculateAgeAt")
 def calculate_age_node(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
-    """``AgeIn<unit>s()`` / ``CalculateAgeIn<unit>sAt(birth, asOf)``."""
+    """``AgeIn<unit>s()`` / ``CalculateAgeIn<unit>sAt(birth, asOf)``.
+
+    ``AgeInYears()`` reads ``Patient.birthDate.value``, a FHIR date's JSON string: it is
+    parsed as the Date (or DateTime) the operand signature declares.
+    """
     unit = parse_precision(elm.get("precision", "Year"))
     args = comp.operands(elm)
+    as_datetime = any(name.endswith("DateTime") for name in comp.operand_types(elm))
+    parse = to_datetime if as_datetime else to_date
     if len(args) == 2:
-        return call(lambda b, a: calculate_age(b, a, unit), args)
+        return call(
+            lambda b, a: calculate_age(_temporal(b, parse), _temporal(a, parse), unit), args
+        )
     (birth,) = args
 
     def run(c: Ctx) -> Any:
         born = birth(c)
         if born is None:
             return None
+        born = _temporal(born, parse)
         now = now_value(c)
         as_of: Date | DateTime = Date(now.parts[:3]) if isinstance(born, Date) else now
         return calculate_age(born, as_of, unit)
 
     return run
+
+
+def _temporal(value: Any, parse: Callable[[Any], Any]) -> Any:
+    return parse(value) if isinstance(value, str | FhirChoice | dict) else value
 
 
 @node("Message")
