@@ -1,9 +1,9 @@
 """Assess each order of a hook call: its coverage, its rule outcome, its final decision.
 
 The decision is adapted to the hook (CRD ``hook-19``: order-select asks for no
-documentation) and to the CRD version, then checked against the coverage-information
-invariants; a rule that produces an invalid decision yields ``indeterminate`` for that order
-(``resp-43``) instead of failing the whole call.
+documentation), checked against the coverage-information invariants, then expressed in the
+codes of the CRD version being answered; a rule that produces an invalid decision yields
+``indeterminate`` for that order (``resp-43``) instead of failing the whole call.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from davinci_pa.cdshooks.response import resource_problem
 from davinci_pa.crd.coverage import CoverageMatch, match_coverage
 from davinci_pa.crd.orders import Resolver, order_codes
 from davinci_pa.crd.targets import request_targets
-from davinci_pa.crd.versions import CrdVersion
+from davinci_pa.crd.versions import CrdVersion, in_version
 from davinci_pa.errors import InvalidHookRequest
 from davinci_pa.fhir.codes import Code
 from davinci_pa.rules.evaluation import RuleBook, RuleContext, RuleOutcome
@@ -110,7 +110,7 @@ class Assessor:
     ) -> RuleOutcome:
         if data.technical_problem is not None:
             text = "The patient's coverage could not be retrieved from the EHR."
-            return RuleOutcome(technical_decision(text, data.version), "technical")
+            return RuleOutcome(technical_decision(text), "technical")
         if match.payer is None:
             reason = match.reason or "coverage-not-found"
             decision = Decision(
@@ -128,52 +128,25 @@ class Assessor:
         return self._rules.decide(codes, match.payer, context)
 
     def _finalise(self, outcome: RuleOutcome, data: HookData) -> Decision:
-        decision = adapt_decision(outcome.decision, hook=data.hook, version=data.version)
+        decision = for_hook(outcome.decision, data.hook)
         if decision.pa_needed == "satisfied" and not decision.satisfied_pa_id:
             decision = dataclasses.replace(decision, satisfied_pa_id=self._new_id())
         problems = check_decision(decision)
-        if not problems:
-            return decision
-        log.error("rule %s produced an invalid decision: %s", outcome.source, problems)
-        return technical_decision(f"The coverage rule {outcome.source} failed.", data.version)
+        if problems:
+            log.error("rule %s produced an invalid decision: %s", outcome.source, problems)
+            decision = technical_decision(f"The coverage rule {outcome.source} failed.")
+        return in_version(decision, data.version)
 
 
-def adapt_decision(decision: Decision, *, hook: str, version: CrdVersion) -> Decision:
-    """Fit a rule's decision to the hook and to the CRD version being answered."""
-    if hook == "order-select":
-        decision = dataclasses.replace(decision, doc_needed=(), doc_purpose=(), questionnaires=())
-    if not version.multiple_doc_needed:
-        decision = dataclasses.replace(
-            decision, doc_needed=tuple(c for c in decision.doc_needed if c != "patient")
-        )
-    if version.has_indeterminate or "indeterminate" not in _states(decision):
+def for_hook(decision: Decision, hook: str) -> Decision:
+    """Fit a decision to the hook: order-select asks for no documentation (CRD ``hook-19``)."""
+    if hook != "order-select":
         return decision
-    return _indeterminate_as_conditional(decision)
+    return dataclasses.replace(decision, doc_needed=(), doc_purpose=(), questionnaires=())
 
 
-def technical_decision(text: str, version: CrdVersion) -> Decision:
+def technical_decision(text: str) -> Decision:
     """Return the answer for a technical failure (CRD ``resp-43``)."""
-    decision = Decision(
+    return Decision(
         covered="indeterminate", pa_needed="indeterminate", reasons=(Reason(text, "technical"),)
-    )
-    return decision if version.has_indeterminate else _indeterminate_as_conditional(decision)
-
-
-def _states(decision: Decision) -> set[str | None]:
-    return {decision.covered, decision.pa_needed, *decision.doc_needed}
-
-
-def _indeterminate_as_conditional(decision: Decision) -> Decision:
-    """CRD 2.0.1 has no ``indeterminate``: say ``conditional`` and that more is needed."""
-
-    def swap(code: str | None) -> str | None:
-        return "conditional" if code == "indeterminate" else code
-
-    info = decision.info_needed or ("OTH",)
-    return dataclasses.replace(
-        decision,
-        covered=swap(decision.covered) or "conditional",
-        pa_needed=swap(decision.pa_needed),
-        doc_needed=tuple(c for c in decision.doc_needed if c != "indeterminate"),
-        info_needed=info,
     )

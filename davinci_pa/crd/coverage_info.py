@@ -43,8 +43,7 @@ def _parts(a: Assertion, version: CrdVersion) -> Iterator[dict[str, Any]]:
     yield _code("covered", d.covered)
     if d.pa_needed:
         yield _code("pa-needed", d.pa_needed)
-    doc_needed = d.doc_needed if version.multiple_doc_needed else d.doc_needed[:1]
-    yield from (_code("doc-needed", c) for c in doc_needed)
+    yield from (_code("doc-needed", c) for c in d.doc_needed)
     yield from (_code("doc-purpose", c) for c in d.doc_purpose)
     yield from (_code("info-needed", c) for c in d.info_needed)
     yield from ({"url": "reason", "valueCodeableConcept": _reason(r, version)} for r in d.reasons)

@@ -27,7 +27,7 @@ NOT_REPLAYED = {
     "order_sign_hook_request.json": "its NutritionOrder has no intent (test_crd_errors)",
     "order_select_hook_request.json": "its NutritionOrder has no intent (test_crd_errors)",
     "appointment_book_hook_request.json": "its Appointment.end is not an instant (test_crd_errors)",
-    "order_dispatch_hook_request.json": "its ServiceRequest/example exists nowhere (test_crd_errors)",
+    "order_dispatch_hook_request.json": "ServiceRequest/example exists nowhere (test_crd_errors)",
 }
 KIT_REQUESTS = sorted(
     p.name
