@@ -21,6 +21,7 @@ RANK = {
     "cql": 2,
     "store": 2,
     "cdshooks": 2,
+    "auth": 2,
     "rules": 3,
     "crd": 4,
     "dtr": 4,
