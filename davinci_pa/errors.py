@@ -13,9 +13,7 @@ CDS Hooks error body; they never build a framework response.
     │   ├── InvalidHookRequest        CDS Hooks envelope or context is invalid  400
     │   ├── PayerNotServed            Coverage names a payer we do not serve    400 (CRD hook-12)
     │   ├── UnknownService            no CDS service with that id               404
-    │   ├── PrefetchUnavailable       data missing and cannot be queried        412 (CDS Hooks)
-    │   ├── PayloadTooLarge           body over the configured limit            413
-    │   └── UnsupportedMediaType      body is not JSON                          415
+    │   └── PrefetchUnavailable       data missing and cannot be queried        412 (CDS Hooks)
     ├── AuthenticationError           missing or invalid credentials            401
     │   └── ForbiddenError            valid credentials, not allowed            403
     ├── FhirError
@@ -120,22 +118,6 @@ class PrefetchUnavailable(RequestError):
     code = "prefetch-unavailable"
     http_status = 412
     issue_type = "incomplete"
-
-
-class PayloadTooLarge(RequestError):
-    """The request body is larger than the configured limit."""
-
-    code = "payload-too-large"
-    http_status = 413
-    issue_type = "too-costly"
-
-
-class UnsupportedMediaType(RequestError):
-    """The request body is not JSON."""
-
-    code = "unsupported-media-type"
-    http_status = 415
-    issue_type = "structure"
 
 
 class AuthenticationError(DavinciError):
