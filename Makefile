@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Trusts the demo EHR key in examples/keys (test-only) unless DAVINCI_PA_TRUSTED_ISSUERS is set.
 serve: venv
-	$(BIN)/davinci-pa serve --demo --host $(HOST) --port $(PORT)
+	DAVINCI_PA_TRUSTED_ISSUERS="$${DAVINCI_PA_TRUSTED_ISSUERS:-examples/keys/trusted-issuers.json}" \
+	  $(BIN)/davinci-pa serve --host $(HOST) --port $(PORT)
 
 lint: venv
 	$(BIN)/ruff check .
