@@ -81,3 +81,118 @@ audit_events = sa.Table(
     sa.Column("status", sa.Integer, nullable=False),
 )
 """Who did what, with which outcome: one row per call (no PHI)."""
+
+
+# ---------------------------------------------------------------------------------------
+# PAS (Da Vinci Prior Authorization Support 2.2.1) and SMART Backend Services auth.
+# Created by migration 0002_pas.
+# ---------------------------------------------------------------------------------------
+
+pas_authorizations = sa.Table(
+    "pas_authorizations",
+    metadata,
+    sa.Column("pa_id", sa.String(64), primary_key=True),
+    sa.Column("pre_auth_ref", sa.String(64), nullable=False, unique=True),
+    sa.Column("claim_identifier", sa.String(512), nullable=False, index=True),
+    sa.Column("member_id", sa.String(128), nullable=True, index=True),
+    sa.Column("provider_ids", sa.String(512), nullable=False),
+    sa.Column("sender_org", sa.String(256), nullable=True),
+    sa.Column("submitter", sa.String(256), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("urgent", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status_changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("retain_until", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+"""One prior authorization: its identifiers for $inquire and its current state."""
+
+pas_submissions = sa.Table(
+    "pas_submissions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("pa_id", sa.String(64), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("dedupe_key", sa.String(128), nullable=False, unique=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),
+)
+"""Every request Bundle received for an authorization (initial, updates, cancellation)."""
+
+pas_responses = sa.Table(
+    "pas_responses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pa_id", sa.String(64), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("submission_id", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("bundle", sa.JSON, nullable=False),
+)
+"""Every ClaimResponse version, as the full PAS Response Bundle sent."""
+
+pas_items = sa.Table(
+    "pas_items",
+    metadata,
+    sa.Column("pa_id", sa.String(64), primary_key=True),
+    sa.Column("sequence", sa.Integer, primary_key=True),
+    sa.Column("item", sa.JSON, nullable=False),
+    sa.Column("action", sa.String(8), nullable=False),
+    sa.Column("decision", sa.JSON, nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Each submitted item (by sequence) with its current review action and decision."""
+
+pas_review_queue = sa.Table(
+    "pas_review_queue",
+    metadata,
+    sa.Column("pa_id", sa.String(64), primary_key=True),
+    sa.Column("urgent", sa.Boolean, nullable=False),
+    sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("extended_due_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("extension_reason", sa.String(512), nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("late", sa.Boolean, nullable=True),
+)
+"""Pended authorizations awaiting review, with their CMS-0057-F due times."""
+
+pas_subscriptions = sa.Table(
+    "pas_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("org_identifier", sa.String(256), nullable=False, index=True),
+    sa.Column("endpoint", sa.String(1024), nullable=False),
+    sa.Column("events", sa.Integer, nullable=False),
+    sa.Column("resource", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""R4 backport Subscriptions to the PAS topic (rest-hook, full-resource)."""
+
+pas_outbox = sa.Table(
+    "pas_outbox",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("subscription_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("event_number", sa.Integer, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("last_error", sa.String(512), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+)
+"""Notifications to deliver, claimed with FOR UPDATE SKIP LOCKED, retried with backoff."""
+
+auth_signing_keys = sa.Table(
+    "auth_signing_keys",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("jwk", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""The access-token signing key shared by every worker when none is configured."""
