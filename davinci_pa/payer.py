@@ -172,8 +172,9 @@ class Payer:
             200,
             answer.body,
         )
-        self.crd_records.record_call(call, [_assertion(a, request_id) for a in answer.assessments])
-        self._audit.record(AuditEvent("crd.hook", "ok", 200, caller.issuer, service.id, request_id))
+        event = AuditEvent("crd.hook", "ok", 200, caller.issuer, service.id, request_id)
+        assertions = [_assertion(a, request_id) for a in answer.assessments]
+        self.crd_records.record_call(call, assertions, audit=event)
 
     def _audit_event(
         self, action: str, target: str, caller: Caller, request_id: str, error: DavinciError

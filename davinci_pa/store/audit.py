@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -32,9 +33,8 @@ class AuditLog:
 
     def record(self, event: AuditEvent) -> None:
         """Append one event."""
-        values = _values(event)
         with self._db.transaction() as conn:
-            conn.execute(sa.insert(audit_events).values(recorded_at=self._clock(), **values))
+            conn.execute(insert_event(event, self._clock()))
 
     def recent(self, *, limit: int = 100) -> list[AuditEvent]:
         """Return the newest events first."""
@@ -44,5 +44,7 @@ class AuditLog:
             return [AuditEvent(**row) for row in conn.execute(query).mappings()]
 
 
-def _values(event: AuditEvent) -> dict[str, object]:
-    return {name: getattr(event, name) for name in AuditEvent.__dataclass_fields__}
+def insert_event(event: AuditEvent, at: datetime) -> sa.Insert:
+    """The INSERT for one event, for callers that audit inside their own transaction."""
+    values = {name: getattr(event, name) for name in AuditEvent.__dataclass_fields__}
+    return sa.insert(audit_events).values(recorded_at=at, **values)

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from davinci_pa.store.audit import AuditEvent, insert_event
 from davinci_pa.store.clock import Clock, utc_now
 from davinci_pa.store.database import Database
 from davinci_pa.store.schema import coverage_assertions, hook_calls, hook_feedback
@@ -54,14 +55,22 @@ class CrdRecords:
         self._db = db
         self._clock = clock
 
-    def record_call(self, call: HookCall, assertions: Iterable[AssertionRecord]) -> None:
-        """Store a hook call and its assertions in one transaction."""
+    def record_call(
+        self,
+        call: HookCall,
+        assertions: Iterable[AssertionRecord],
+        *,
+        audit: AuditEvent | None = None,
+    ) -> None:
+        """Store a hook call, its assertions and its audit event in one transaction."""
         now = self._clock()
         rows = [_assertion_row(a, now) for a in assertions]
         with self._db.transaction() as conn:
             conn.execute(sa.insert(hook_calls).values(**_call_row(call, now)))
             if rows:
                 conn.execute(sa.insert(coverage_assertions), rows)
+            if audit is not None:
+                conn.execute(insert_event(audit, now))
 
     def assertion(self, assertion_id: str) -> AssertionRecord | None:
         """Return the assertion with this id, if one was made."""
