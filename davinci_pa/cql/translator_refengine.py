@@ -98,6 +98,78 @@ def benchmark_reference_engine(
     )
 
 
+@dataclass(frozen=True)
+class ReferenceCase:
+    """One evaluation in a batch: patient data, parameters (eval JSON encoding) and clock."""
+
+    bundle: Mapping[str, Any] | None
+    parameters: Mapping[str, Any] | None = None
+    now: str | None = None
+
+
+def run_reference_cases(
+    elm_dir: Path | Sequence[Path],
+    library: str,
+    cases: Sequence[ReferenceCase],
+    *,
+    version: str | None = None,
+    value_sets: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
+    install_dir: Path | None = None,
+) -> list[JsonObject | CqlEvaluationError]:
+    """Evaluate ``library`` once per case in one Node.js process (the library loads once).
+
+    Returns, per case, ``{define: encoded value}`` or the :class:`CqlEvaluationError` the
+    reference engine raised for that case.
+    """
+    request = _request(elm_dir, library, version, value_sets)
+    request["cases"] = [
+        {"bundle": c.bundle, "parameters": dict(c.parameters or {}), "now": c.now, "repeat": 0}
+        for c in cases
+    ]
+    answer = _run(request, library, install_dir)
+    out: list[JsonObject | CqlEvaluationError] = []
+    for one in answer["cases"]:
+        out.append(_error(library, one["error"]) if "error" in one else one["results"])
+    return out
+
+
+def _request(
+    elm_dir: Path | Sequence[Path],
+    library: str,
+    version: str | None,
+    value_sets: Mapping[str, Sequence[Mapping[str, str]]] | None,
+) -> JsonObject:
+    dirs = [elm_dir] if isinstance(elm_dir, Path) else list(elm_dir)
+    resolved = list(dict.fromkeys(d.resolve() for d in [*dirs, FHIRHELPERS_DIR]))
+    return {
+        "elmDirs": [str(d) for d in resolved],
+        "library": library,
+        "version": version,
+        "valueSets": {url: list(codes) for url, codes in (value_sets or {}).items()},
+    }
+
+
+def _run(request: JsonObject, library: str, install_dir: Path | None) -> JsonObject:
+    lines: list[str] = []
+    run_driver(
+        ensure_toolchain(install_dir),
+        "run-cql-execution.mjs",
+        json.dumps(request),
+        on_line=lines.append,
+    )
+    answer: JsonObject = json.loads("".join(lines))
+    if "error" in answer:
+        raise _error(library, answer["error"])
+    return answer
+
+
+def _error(library: str, error: JsonObject) -> CqlEvaluationError:
+    return CqlEvaluationError(
+        f"cql-execution failed evaluating {library}: {error['message']}",
+        details={"problems": str(error.get("stack", "")).splitlines()[:10]},
+    )
+
+
 def _invoke(
     elm_dir: Path | Sequence[Path],
     library: str,
@@ -110,30 +182,8 @@ def _invoke(
     *,
     repeat: int,
 ) -> JsonObject:
-    dirs = [elm_dir] if isinstance(elm_dir, Path) else list(elm_dir)
-    resolved = list(dict.fromkeys(d.resolve() for d in [*dirs, FHIRHELPERS_DIR]))
-    request = {
-        "elmDirs": [str(d) for d in resolved],
-        "library": library,
-        "version": version,
-        "bundle": bundle,
-        "parameters": dict(parameters or {}),
-        "valueSets": {url: list(codes) for url, codes in (value_sets or {}).items()},
-        "now": now,
-        "repeat": repeat,
-    }
-    lines: list[str] = []
-    run_driver(
-        ensure_toolchain(install_dir),
-        "run-cql-execution.mjs",
-        json.dumps(request),
-        on_line=lines.append,
+    request = _request(elm_dir, library, version, value_sets)
+    request.update(
+        {"bundle": bundle, "parameters": dict(parameters or {}), "now": now, "repeat": repeat}
     )
-    answer: JsonObject = json.loads("".join(lines))
-    if "error" in answer:
-        error = answer["error"]
-        raise CqlEvaluationError(
-            f"cql-execution failed evaluating {library}: {error['message']}",
-            details={"problems": str(error.get("stack", "")).splitlines()[:10]},
-        )
-    return answer
+    return _run(request, library, install_dir)

@@ -33,7 +33,7 @@ def _truncate(value: Any, unit: Precision) -> Any:
 
 def _units(iv: Interval, per: Quantity | None) -> list[tuple[Any, Any]]:
     """(start, end) of each whole per-sized unit inside the interval."""
-    lo, hi = im.low(iv), im.high(iv)
+    lo, hi = im.known(im.low(iv)), im.known(im.high(iv))
     if lo is None or hi is None or lo is im.NEG or hi is im.POS:
         return []
     amount = per.value if per is not None else Decimal(1)

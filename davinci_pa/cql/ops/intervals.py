@@ -146,7 +146,7 @@ def start_of(iv: Interval) -> Any:
     lo = im.low(iv)
     if lo is im.NEG:
         return _extreme(iv.high, high=False)
-    return lo
+    return im.known(lo)
 
 
 def end_of(iv: Interval) -> Any:
@@ -154,7 +154,7 @@ def end_of(iv: Interval) -> Any:
     hi = im.high(iv)
     if hi is im.POS:
         return _extreme(iv.low, high=True)
-    return hi
+    return im.known(hi)
 
 
 operator("Start")(start_of)

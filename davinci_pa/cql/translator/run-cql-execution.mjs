@@ -12,13 +12,16 @@
 //     "now":        "2020-05-01T00:00:00.000+00:00" | null,      // evaluation DateTime
 //     "repeat":     0                    // extra warm evaluations to time
 //   }
+// or, to evaluate several cases with one load of the library, the same request where
+// "bundle"/"parameters"/"now"/"repeat" move into "cases": [{...}, ...].
 // Parameters are decoded with the ParameterDef's declared type (FHIR types are wrapped with
 // cql-exec-fhir's FHIRWrapper; System types from their JSON encoding). Every value set any
 // loaded library declares is registered (empty unless "valueSets" expands it), since
 // cql-execution refuses unknown value sets.
 //
 // Answer (JSON): {"results": {define: value, ...}, "timing": {"runs", "ms": [...]}}, or
-// {"error": {"message", "stack"}} when evaluation raised. Values use the encoding of
+// {"error": {"message", "stack"}} when evaluation raised; with "cases", {"cases": [one such
+// answer per case]}. Values use the encoding of
 // `davinci-pa cql eval` (davinci_pa/cql/encode.py): null; booleans; numbers; strings;
 // Date/DateTime/Time as ISO 8601 at their precision (DateTime offset only with a time);
 // Quantity {"value","unit"}; Ratio {"numerator","denominator"}; Code {"code","system",
@@ -257,20 +260,10 @@ function functionNames(elm) {
   );
 }
 
-async function main() {
-  const request = JSON.parse(readStdin());
-  const libraries = loadRepository(request.elmDirs ?? []);
-  const library = new cql.Repository(libraries).resolve(request.library, request.version ?? undefined);
-  if (!library) throw new Error(`library ${request.library} is not among the loaded ELM`);
-  const elm = Object.values(libraries).find(
-    (l) => l.library.identifier.id === request.library &&
-      (request.version == null || l.library.identifier.version === request.version),
-  );
-  const service = codeService(libraries, request.valueSets);
+async function evaluateCase(request, library, elm, service, skip) {
   const parameters = decodeParameters(elm, request.parameters);
   const now = request.now ? parseDateTime(request.now) : undefined;
   const raw = await evaluate(request, library, service, parameters, now);
-  const skip = functionNames(elm);
   const results = {};
   for (const [name, value] of Object.entries(raw)) {
     if (!skip.has(name)) results[name] = encode(value);
@@ -282,6 +275,29 @@ async function main() {
     ms.push(performance.now() - started);
   }
   return { results, timing: { runs: ms.length, ms } };
+}
+
+async function main() {
+  const request = JSON.parse(readStdin());
+  const libraries = loadRepository(request.elmDirs ?? []);
+  const library = new cql.Repository(libraries).resolve(request.library, request.version ?? undefined);
+  if (!library) throw new Error(`library ${request.library} is not among the loaded ELM`);
+  const elm = Object.values(libraries).find(
+    (l) => l.library.identifier.id === request.library &&
+      (request.version == null || l.library.identifier.version === request.version),
+  );
+  const service = codeService(libraries, request.valueSets);
+  const skip = functionNames(elm);
+  if (!Array.isArray(request.cases)) return evaluateCase(request, library, elm, service, skip);
+  const cases = [];
+  for (const one of request.cases) {
+    try {
+      cases.push(await evaluateCase(one, library, elm, service, skip));
+    } catch (error) {
+      cases.push({ error: { message: String(error?.message ?? error), stack: String(error?.stack ?? "") } });
+    }
+  }
+  return { cases };
 }
 
 let answer;
