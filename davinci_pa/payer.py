@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from davinci_pa.auth import AuthService
 from davinci_pa.cdshooks.discovery import ServiceDefinition, parse_configuration
 from davinci_pa.cdshooks.feedback import Feedback, parse_feedback
 from davinci_pa.cdshooks.hooks import HookRequest, parse_hook_request
@@ -25,6 +26,8 @@ from davinci_pa.crd.responder import CrdAnswer, CrdResponder, HookInput
 from davinci_pa.crd.services import ServiceCatalog
 from davinci_pa.crd.versions import SUPPORTED, select_version
 from davinci_pa.errors import AuthenticationError, DavinciError
+from davinci_pa.pas.options import PasOptions
+from davinci_pa.pas.service import PasService
 from davinci_pa.rules.cql_evaluator import CqlTopicEvaluator
 from davinci_pa.rules.evaluation import RuleBook
 from davinci_pa.rules.loader import load_rule_pack
@@ -67,6 +70,8 @@ class Payer:
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         gatherer: DataGatherer | None = None,
+        pas_options: PasOptions | None = None,
+        auth: AuthService | None = None,
     ) -> None:
         self.options = options or PayerOptions()
         self.rules = rules
@@ -85,6 +90,11 @@ class Payer:
         )
         self._default_version = SUPPORTED[self.options.crd.default_version]
         self._new_id = new_id
+        # -- PAS and SMART Backend Services (issue 3) --
+        self.pas = PasService(
+            rules=rules, database=database, options=pas_options, clock=clock, new_id=new_id
+        )
+        self.auth = auth
 
     @classmethod
     def from_rule_pack(cls, folder: Path, *, database: Database, **kwargs: Any) -> Payer:
@@ -147,6 +157,7 @@ class Payer:
                 resolve=gathered.resolve,
                 records=gathered.records,
                 problems=tuple(gathered.problems),
+                ehr=gathered.ehr,
                 version=version,
                 configuration=configuration,
             )

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from davinci_pa.cdshooks.response import resource_problem
+from davinci_pa.cql import DataProvider
 from davinci_pa.crd.coverage import CoverageMatch, match_coverage
 from davinci_pa.crd.orders import Resolver, order_codes
 from davinci_pa.crd.targets import request_targets
@@ -48,7 +49,7 @@ class HookData:
     member_found: bool
     coverages: Sequence[Resource]
     resolve: Resolver
-    records: Sequence[Resource]
+    patient_data: DataProvider
     version: CrdVersion
     now: datetime
     technical_problem: str | None = None
@@ -123,7 +124,7 @@ class Assessor:
             now=data.now,
             coverage=match.coverage,
             patient=data.patient,
-            records=data.records,
+            data=data.patient_data,
         )
         return self._rules.decide(codes, match.payer, context)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import requests
+
 from davinci_pa.cdshooks.discovery import ServiceDefinition
 from davinci_pa.cdshooks.hooks import HookRequest
 from davinci_pa.cdshooks.prefetch import ClientFactory, PrefetchResolver, index_request
 from davinci_pa.crd.orders import Resolver
 from davinci_pa.errors import InvalidHookRequest, PrefetchUnavailable
-from davinci_pa.fhir.client import AllowList
+from davinci_pa.fhir.client import AllowList, FhirClient, RequestsFhirClient
 from davinci_pa.types import Resource
 
 REQUIRED_KEYS = ("coverage",)
@@ -29,6 +31,8 @@ class Gathered:
     resolve: Resolver
     records: list[Resource]
     problems: list[str] = field(default_factory=list)
+    ehr: FhirClient | None = None
+    """A client for the EHR's FHIR server when it may be queried (allowed, with a token)."""
 
 
 class DataGatherer:
@@ -44,6 +48,7 @@ class DataGatherer:
         self._allowed = AllowList(allowed_fhir_servers)
         self._budget = timeout
         self._client_factory = client_factory
+        self._session = requests.Session()
         self._resolvers: dict[str, PrefetchResolver] = {}
 
     def gather(self, service: ServiceDefinition, request: HookRequest) -> Gathered:
@@ -59,7 +64,15 @@ class DataGatherer:
             return index.resolve(reference)
 
         self._check_dispatched(request, resolve)
-        return Gathered(result.data, resolve, list(index), result.problems)
+        return Gathered(result.data, resolve, list(index), result.problems, self._ehr(request))
+
+    def _ehr(self, request: HookRequest) -> FhirClient | None:
+        if not self._queryable(request) or request.fhir_authorization is None:
+            return None
+        server, token = str(request.fhir_server), request.fhir_authorization.access_token
+        if self._client_factory is not None:
+            return self._client_factory(server, token)
+        return RequestsFhirClient(server, token=token, session=self._session)
 
     def _check_dispatched(self, request: HookRequest, resolve: Resolver) -> None:
         """Dispatched orders are the subject of order-dispatch: they must be found."""

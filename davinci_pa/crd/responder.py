@@ -15,9 +15,11 @@ from typing import Any
 from davinci_pa.cdshooks.discovery import ServiceDefinition
 from davinci_pa.crd.assessment import Assessment, Assessor, HookData
 from davinci_pa.crd.cards import CardContext, cards_for, coverage_action
+from davinci_pa.crd.ehr_data import EhrPatientData
 from davinci_pa.crd.orders import Resolver
 from davinci_pa.crd.services import PRIMARY_HOOKS
 from davinci_pa.crd.versions import CrdVersion
+from davinci_pa.fhir.client import FhirClient
 from davinci_pa.fhir.json import obj
 from davinci_pa.rules.evaluation import RuleBook
 from davinci_pa.types import JsonObject, Resource
@@ -35,6 +37,7 @@ class HookInput:
     resolve: Resolver
     records: Sequence[Resource]
     problems: Sequence[str]
+    ehr: FhirClient | None
     version: CrdVersion
     configuration: Mapping[str, bool | int]
 
@@ -106,7 +109,11 @@ def _hook_data(hook_input: HookInput, now: datetime) -> HookData:
         member_found=patient is not None or bool(coverages),
         coverages=coverages,
         resolve=resolve,
-        records=hook_input.records,
+        patient_data=EhrPatientData(
+            hook_input.records,
+            patient_id=patient_id if isinstance(patient_id, str) else None,
+            client=hook_input.ehr,
+        ),
         version=hook_input.version,
         now=now,
         technical_problem="; ".join(hook_input.problems) if coverage_unknown else None,

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from davinci_pa.cql import BundleDataProvider, CqlEngine, LibraryRepository, LocalTerminology
+from davinci_pa.cql import CqlEngine, LibraryRepository, LocalTerminology
 from davinci_pa.errors import ConfigurationError, CqlError
 from davinci_pa.rules.evaluation import RuleContext, RuleOutcome
 from davinci_pa.rules.model import Decision, LibraryRef, Reason, RulePack, Topic
@@ -91,12 +91,10 @@ class CqlTopicEvaluator:
             parameters[name] = context.order
         declared = {k: v for k, v in parameters.items() if k in library.parameters}
         defines = [d for d in CONTRACT if d in library.statements]
-        patient_id = (context.patient or {}).get("id")
-        data = BundleDataProvider(list(context.records), patient_id=patient_id)
         return self._engine.evaluate(
             ref.name,
             ref.version,
-            data=data,
+            data=context.data,
             parameters=declared,
             now=context.now,
             defines=defines,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from davinci_pa.cql import BundleDataProvider, DataProvider
 from davinci_pa.fhir.codes import Code
 from davinci_pa.rules.model import Decision, Payer, RulePack, Topic
 from davinci_pa.types import Resource
@@ -25,7 +26,8 @@ class RuleContext:
     now: datetime
     coverage: Resource | None = None
     patient: Resource | None = None
-    records: Sequence[Resource] = field(default_factory=tuple)
+    data: DataProvider = field(default_factory=BundleDataProvider)
+    """The patient's record (CQL retrieves read it)."""
 
 
 @dataclass(frozen=True, slots=True)

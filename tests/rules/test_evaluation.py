@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from davinci_pa.cql import BundleDataProvider
 from davinci_pa.errors import ConfigurationError
 from davinci_pa.fhir.codes import HCPCS, Code
 from davinci_pa.rules.cql_evaluator import CqlTopicEvaluator, decision_from
@@ -80,7 +81,8 @@ def test_shipped_pack_runs_its_cql() -> None:
         "subject": {"reference": "Patient/p1"},
     }
     patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1950-01-01"}
-    context = RuleContext("order-sign", order, NOW, patient=patient, records=[patient, order])
+    records = BundleDataProvider([patient, order], patient_id="p1")
+    context = RuleContext("order-sign", order, NOW, patient=patient, data=records)
     payer = pack.payer("medicare-demo")
     assert payer is not None
     outcome = book.decide([Code(HCPCS, "E0250")], payer, context)
