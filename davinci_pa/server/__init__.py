@@ -16,7 +16,9 @@ from flask import Flask, Response, g, jsonify, request
 
 from davinci_pa.config import CrdOptions, PayerOptions, SecurityOptions
 from davinci_pa.payer import Payer
+from davinci_pa.server import auth as auth_routes
 from davinci_pa.server import cds
+from davinci_pa.server import pas as pas_routes
 from davinci_pa.server.errors import register_error_handlers
 from davinci_pa.server.settings import ServerSettings
 from davinci_pa.store import Database
@@ -35,6 +37,8 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["davinci_pa.payer"] = payer
     app.register_blueprint(cds.blueprint)
+    auth_routes.install(app, settings, payer)
+    pas_routes.install(app, settings, payer)
     register_error_handlers(app)
     _install_request_hooks(app, settings)
     app.add_url_rule("/healthz", "healthz", lambda: jsonify({"status": "ok"}))

@@ -11,6 +11,12 @@
 | ``DAVINCI_PA_CORS_ORIGINS`` | comma-separated allowed browser origins (default ``*``) |
 | ``DAVINCI_PA_MAX_BODY_BYTES`` | request body limit (default 5 MiB) |
 | ``DAVINCI_PA_INSECURE_DISABLE_JWT`` | ``1`` turns JWT checks off: local demos only |
+| ``DAVINCI_PA_CLIENTS`` | path to a JSON object: SMART ``client_id`` → ``{"jwks": {...}}`` or ``{"jwks_url": "..."}`` (optional ``"scope"``) |
+| ``DAVINCI_PA_AUTH_SIGNING_KEY`` | path to our private EC P-384 JWK for access tokens (default: one shared through the database) |
+| ``DAVINCI_PA_AUTH_EXTERNAL_ISSUERS`` | path to a JSON list of ``{"issuer", "jwks"|"jwks_url", "audience"?}`` whose tokens are trusted |
+| ``DAVINCI_PA_PAS_DEFAULT_PAYER`` | payer id for Claims whose insurer matches no payer of the rule pack |
+| ``DAVINCI_PA_IG_PACKAGES`` | comma-separated PAS IG packages (``.tgz`` or folders) for profile validation at ``$submit`` |
+| ``DAVINCI_PA_PAS_DELIVERY_SECONDS`` | how often each worker delivers queued notifications (default 2; ``0`` disables) |
 """  # noqa: E501
 
 from __future__ import annotations
@@ -41,6 +47,13 @@ class ServerSettings:
     cors_origins: tuple[str, ...] = ("*",)
     max_body_bytes: int = 5 * 1024 * 1024
     insecure_disable_jwt: bool = False
+    # -- SMART Backend Services and PAS (see davinci_pa/server/auth.py and pas.py) --
+    clients: str | None = None
+    auth_signing_key: str | None = None
+    auth_external_issuers: str | None = None
+    pas_default_payer: str | None = None
+    ig_packages: str | None = None
+    pas_delivery_seconds: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: Any) -> ServerSettings:

@@ -88,7 +88,6 @@ class StateChange:
 class DuplicateSubmission(StoreError):
     """The same submission was stored concurrently; read the stored answer instead."""
 
-    code = "duplicate-submission"
     http_status = 409
 
 
@@ -130,7 +129,7 @@ class PasRecords:
         return self._first(pas_authorizations.c.pa_id == pa_id)
 
     def by_claim_identifier(self, identifier: str) -> Authorization | None:
-        """The authorization whose Claim carried this identifier (``system|value``)."""
+        """The newest authorization whose Claim carried this identifier (``system|value``)."""
         return self._first(pas_authorizations.c.claim_identifier == identifier)
 
     def by_pre_auth_ref(self, ref: str) -> Authorization | None:
@@ -198,7 +197,12 @@ class PasRecords:
         return len(ids)
 
     def _first(self, condition: Any) -> Authorization | None:
-        query = sa.select(pas_authorizations).where(condition).limit(1)
+        query = (
+            sa.select(pas_authorizations)
+            .where(condition)
+            .order_by(pas_authorizations.c.created_at.desc(), pas_authorizations.c.version.desc())
+            .limit(1)
+        )
         with self._db.transaction() as conn:
             row = conn.execute(query).mappings().first()
         return Authorization(**_aware(row)) if row else None

@@ -1,0 +1,216 @@
+"""PAS Subscriptions and their notifications (PAS 2.2.1 §Subscription; R4 Backport IG).
+
+A Subscription must use the PAS topic, a ``rest-hook`` channel and ``full-resource``
+content (spec-56, spec-62), with a filter ``orgIdentifier=`` (or the narrative's
+``org-identifier=``) naming the sending system. It is stored as ``requested`` and a
+handshake is queued; the handshake's delivery makes it ``active``. Each later decision
+queues an ``event-notification``: a ``history`` Bundle whose first entry is the
+SubscriptionStatus Parameters and whose focus is the full PAS Response Bundle.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from davinci_pa.errors import ForbiddenError, RequestError, ResourceNotFound
+from davinci_pa.fhir.json import obj, objects
+from davinci_pa.pas import vocabulary as v
+from davinci_pa.store import Database
+from davinci_pa.store.clock import utc_now
+from davinci_pa.store.pas_outbox import OutboxMessage, SubscriptionRow, Subscriptions
+from davinci_pa.store.pas_records import Authorization
+from davinci_pa.types import Resource
+
+BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+FILTER_EXT = BACKPORT + "backport-filter-criteria"
+CONTENT_EXT = BACKPORT + "backport-payload-content"
+STATUS_PROFILE = BACKPORT + "backport-subscription-status-r4"
+_FILTERS = ("orgIdentifier=", "org-identifier=")
+
+
+class InvalidSubscription(RequestError):
+    """The Subscription is not one this server supports."""
+
+    issue_type = "not-supported"
+
+
+class Notifications:
+    """Subscription storage and the notifications each event queues."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.subscriptions = Subscriptions(database, clock=clock)
+        self._clock = clock
+        self._new_id = new_id
+
+    def create(self, resource: Any, *, owner: str | None) -> Resource:
+        """Store a Subscription (status ``requested``) and queue its handshake."""
+        org, endpoint = check_subscription(resource)
+        stored = copy.deepcopy(obj(resource))
+        stored["id"] = self._new_id()
+        stored["status"] = "requested"
+        row = SubscriptionRow(stored["id"], owner, "requested", org, endpoint, 0, stored)
+        handshake = OutboxMessage(
+            self._new_id(), row.id, "handshake", lambda n: self._bundle(stored, "handshake", n)
+        )
+        self.subscriptions.create(row, handshake)
+        return stored
+
+    def read(self, subscription_id: str, *, owner: str | None) -> Resource:
+        """Return a Subscription its owner created (spec-59)."""
+        return self._owned(subscription_id, owner).resource
+
+    def delete(self, subscription_id: str, *, owner: str | None) -> None:
+        """Delete a Subscription its owner created (spec-59)."""
+        self.subscriptions.delete(self._owned(subscription_id, owner).id)
+
+    def for_decision(
+        self, auth: Authorization, response: Resource, reviewer: str | None
+    ) -> list[OutboxMessage]:
+        """Event notifications for every Subscription filtered on the submitter's org."""
+        if not auth.sender_org:
+            return []
+        messages = []
+        for row in self.subscriptions.for_org(auth.sender_org):
+            messages.append(
+                OutboxMessage(
+                    self._new_id(),
+                    row.id,
+                    "event-notification",
+                    _event_builder(self, row.resource, response),
+                )
+            )
+        return messages
+
+    def _owned(self, subscription_id: str, owner: str | None) -> SubscriptionRow:
+        row = self.subscriptions.get(subscription_id)
+        if row is None:
+            raise ResourceNotFound(f"no Subscription {subscription_id}")
+        if row.owner != owner:
+            raise ForbiddenError("only the system that created a Subscription may use it")
+        return row
+
+    def _bundle(
+        self, subscription: Resource, kind: str, number: int, focus: Resource | None = None
+    ) -> Resource:
+        return notification_bundle(
+            subscription, kind, number, focus, now=self._clock(), bundle_id=self._new_id()
+        )
+
+
+def _event_builder(
+    owner: Notifications, subscription: Resource, response: Resource
+) -> Callable[[int], Resource]:
+    def build(number: int) -> Resource:
+        return owner._bundle(subscription, "event-notification", number, response)
+
+    return build
+
+
+def check_subscription(resource: Any) -> tuple[str, str]:
+    """Return (org identifier, endpoint) of a supported PAS Subscription, else raise."""
+    sub = obj(resource)
+    problems = []
+    if sub.get("resourceType") != "Subscription":
+        raise InvalidSubscription("the body must be a Subscription")
+    if sub.get("criteria") != v.TOPIC:
+        problems.append(f"Subscription.criteria must be {v.TOPIC}")
+    channel = obj(sub.get("channel"))
+    if channel.get("type") != "rest-hook":
+        problems.append("only the rest-hook channel is supported (PAS spec-56)")
+    endpoint = channel.get("endpoint")
+    if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
+        problems.append("Subscription.channel.endpoint must be an http(s) URL")
+    content = [e.get("valueCode") for e in objects(obj(channel.get("_payload")).get("extension"))]
+    if "full-resource" not in content:
+        problems.append("payload content must be full-resource (PAS spec-62)")
+    org = _org_filter(sub)
+    if org is None:
+        problems.append("a filter orgIdentifier=<sending system identifier> is required")
+    if problems:
+        raise InvalidSubscription("unsupported Subscription", details={"problems": problems})
+    return str(org), str(endpoint)
+
+
+def _org_filter(sub: Resource) -> str | None:
+    for ext in objects(obj(sub.get("_criteria")).get("extension")):
+        text = ext.get("valueString")
+        if ext.get("url") == FILTER_EXT and isinstance(text, str):
+            for prefix in _FILTERS:
+                if text.startswith(prefix) and text[len(prefix) :]:
+                    return text[len(prefix) :]
+    return None
+
+
+def notification_bundle(
+    subscription: Resource,
+    kind: str,
+    number: int,
+    focus: Resource | None,
+    *,
+    now: datetime,
+    bundle_id: str,
+) -> Resource:
+    """A backport notification Bundle: SubscriptionStatus first, then the focus Bundle."""
+    sub_id = subscription["id"]
+    status = "active" if kind == "event-notification" else "requested"
+    parameters: list[Resource] = [
+        {"name": "subscription", "valueReference": {"reference": f"Subscription/{sub_id}"}},
+        {"name": "topic", "valueCanonical": v.TOPIC},
+        {"name": "status", "valueCode": status},
+        {"name": "type", "valueCode": kind},
+        {"name": "events-since-subscription-start", "valueString": str(number)},
+    ]
+    entries: list[Resource] = []
+    if focus is not None:
+        focus_url = f"urn:uuid:{focus['id']}"
+        parameters.append(
+            {
+                "name": "notification-event",
+                "part": [
+                    {"name": "event-number", "valueString": str(number)},
+                    {"name": "timestamp", "valueInstant": _instant(now)},
+                    {"name": "focus", "valueReference": {"reference": focus_url}},
+                ],
+            }
+        )
+        entries.append(
+            {
+                "fullUrl": focus_url,
+                "resource": focus,
+                "request": {"method": "POST", "url": "Bundle"},
+                "response": {"status": "201"},
+            }
+        )
+    status_resource = {
+        "resourceType": "Parameters",
+        "id": bundle_id,
+        "meta": {"profile": [STATUS_PROFILE]},
+        "parameter": parameters,
+    }
+    first = {
+        "fullUrl": f"urn:uuid:{bundle_id}",
+        "resource": status_resource,
+        "request": {"method": "GET", "url": f"Subscription/{sub_id}/$status"},
+        "response": {"status": "200"},
+    }
+    return {
+        "resourceType": "Bundle",
+        "id": bundle_id,
+        "type": "history",
+        "timestamp": _instant(now),
+        "entry": [first, *entries],
+    }
+
+
+def _instant(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,151 @@
+"""Reading a PAS request Bundle (PAS 2.2.1 §Request Bundle, spec-11…spec-23).
+
+:meth:`PasRequest.parse` checks what the conformance kit checks before any profile:
+``collection`` Bundle with ``identifier`` and ``timestamp``; a Claim first; each
+``fullUrl`` an http(s) URL or ``urn:uuid:``; every reference reachable from the Claim
+resolves to exactly one entry; unique ``supportingInfo.sequence`` and ``item.sequence``.
+All problems are reported together in one :class:`InvalidPasBundle`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from davinci_pa.errors import RequestError
+from davinci_pa.fhir.json import obj, objects
+from davinci_pa.types import Resource
+
+_UUID = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_RTYPE = re.compile(r"^[A-Z][A-Za-z]+$")
+
+
+class InvalidPasBundle(RequestError):
+    """The request Bundle is not a usable PAS Bundle (PAS spec-35: 4xx + OperationOutcome)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PasRequest:
+    """A parsed request Bundle: the Claim first, every entry indexed by fullUrl."""
+
+    bundle: Resource
+    claim: Resource
+    entries: dict[str, Resource]
+    base: str
+
+    @classmethod
+    def parse(cls, body: Any, *, first: str = "Claim") -> PasRequest:
+        """Check and index a request Bundle whose first entry is a ``first`` resource."""
+        problems = _bundle_problems(body)
+        entries = objects(obj(body).get("entry"))
+        claim = obj(entries[0].get("resource")) if entries else {}
+        if entries and claim.get("resourceType") != first:
+            problems.append(f"Bundle.entry[0].resource must be a {first} (PAS spec-12)")
+        index = _index(entries, problems)
+        base = _base(str(entries[0].get("fullUrl", ""))) if entries else ""
+        request = cls(obj(body), claim, index, base)
+        if not problems:
+            problems.extend(request._reference_problems())
+            problems.extend(_sequence_problems(claim))
+        if problems:
+            raise InvalidPasBundle(
+                f"the {first} Bundle is not a valid PAS Bundle", details={"problems": problems}
+            )
+        return request
+
+    def resolve(self, reference: Any) -> Resource | None:
+        """Return the entry a Reference (object or string) points to, if it is in the Bundle."""
+        ref = reference.get("reference") if isinstance(reference, dict) else reference
+        if not isinstance(ref, str) or not ref:
+            return None
+        for candidate in (ref, f"{self.base}{ref}"):
+            if candidate in self.entries:
+                return self.entries[candidate]
+        return None
+
+    def full_url(self, resource: Resource) -> str | None:
+        """The fullUrl under which ``resource`` appears."""
+        return next((url for url, r in self.entries.items() if r is resource), None)
+
+    def of_type(self, rtype: str) -> list[Resource]:
+        """Every entry resource of a type."""
+        return [r for r in self.entries.values() if r.get("resourceType") == rtype]
+
+    def _reference_problems(self) -> list[str]:
+        problems = []
+        for path, ref in _references(self.claim, "Claim"):
+            if ref.startswith("#"):
+                continue
+            if self.resolve(ref) is None:
+                problems.append(f"{path}: '{ref}' does not resolve to an entry (PAS spec-13)")
+        return problems
+
+
+def _bundle_problems(body: Any) -> list[str]:
+    bundle = obj(body)
+    problems = []
+    if bundle.get("resourceType") != "Bundle":
+        return ["the body must be a FHIR Bundle"]
+    if bundle.get("type") != "collection":
+        problems.append("Bundle.type must be 'collection'")
+    if not obj(bundle.get("identifier")).get("value"):
+        problems.append("Bundle.identifier is required (1..1)")
+    if not isinstance(bundle.get("timestamp"), str):
+        problems.append("Bundle.timestamp is required (1..1)")
+    if not objects(bundle.get("entry")):
+        problems.append("Bundle.entry: a PAS Bundle needs at least the Claim entry")
+    return problems
+
+
+def _index(entries: list[dict[str, Any]], problems: list[str]) -> dict[str, Resource]:
+    index: dict[str, Resource] = {}
+    for n, entry in enumerate(entries):
+        url, resource = entry.get("fullUrl"), obj(entry.get("resource"))
+        if not isinstance(url, str) or not (
+            url.startswith(("http://", "https://")) or _UUID.match(url)
+        ):
+            problems.append(
+                f"Bundle.entry[{n}].fullUrl must be an http(s) URL or urn:uuid (spec-16)"
+            )
+            continue
+        if not _RTYPE.match(str(resource.get("resourceType", ""))):
+            problems.append(f"Bundle.entry[{n}].resource is missing or has no resourceType")
+            continue
+        if url in index:
+            problems.append(f"Bundle.entry[{n}].fullUrl {url} appears twice (PAS spec-14)")
+        for key in ("request", "response", "search"):
+            if key in entry:
+                problems.append(f"Bundle.entry[{n}].{key} is not allowed in a PAS Bundle")
+        index[url] = resource
+    return index
+
+
+def _base(full_url: str) -> str:
+    parts = full_url.split("/")
+    return "/".join(parts[:-2]) + "/" if len(parts) > 2 and full_url.startswith("http") else ""
+
+
+def _references(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        ref = value.get("reference")
+        if isinstance(ref, str):
+            yield path, ref
+        for key, child in value.items():
+            if key not in {"contained", "reference"}:
+                yield from _references(child, f"{path}.{key}")
+    elif isinstance(value, list):
+        for n, child in enumerate(value):
+            yield from _references(child, f"{path}[{n}]")
+
+
+def _sequence_problems(claim: Resource) -> list[str]:
+    problems = []
+    for field in ("item", "supportingInfo", "careTeam", "diagnosis"):
+        seqs = [e.get("sequence") for e in objects(claim.get(field))]
+        if any(not isinstance(s, int) or isinstance(s, bool) or s < 1 for s in seqs):
+            problems.append(f"Claim.{field}.sequence must be a positive integer")
+        elif len(set(seqs)) != len(seqs):
+            problems.append(f"Claim.{field}.sequence values must be unique (PAS spec-22)")
+    return problems

@@ -1,0 +1,336 @@
+"""``PasService``: the framework-free PAS operations a Payer exposes (PAS 2.2.1).
+
+``submit`` ($submit), ``inquire`` ($inquire), ``decide`` (a reviewer's later decision,
+through the library or the admin endpoint), ``extend`` (the 14-day extension) and the
+Subscription operations in :mod:`davinci_pa.pas.notify`. Each call writes one state change.
+
+Duplicate submissions (a local design choice; PAS defines no idempotency rule, §4.8 of
+the requirements digest): a Bundle with the same submitter, ``Bundle.identifier`` and
+content as an earlier one gets the stored answer and creates no second record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from davinci_pa.errors import PayerNotServed, ResourceNotFound
+from davinci_pa.fhir.json import obj, objects
+from davinci_pa.pas import deadlines
+from davinci_pa.pas import vocabulary as v
+from davinci_pa.pas.decisions import ItemDecider, ItemDecision, is_urgent, match_payer
+from davinci_pa.pas.notify import Notifications
+from davinci_pa.pas.options import PasOptions
+from davinci_pa.pas.request import InvalidPasBundle, PasRequest
+from davinci_pa.pas.response import ResponseContext, response_bundle
+from davinci_pa.pas.submission import (
+    UpdateNotAllowed,
+    decide_items,
+    identifier_key,
+    member_id,
+    previous_decisions,
+    provider_ids,
+    related_identifier,
+    sender_identifier,
+)
+from davinci_pa.rules.evaluation import RuleBook
+from davinci_pa.store import Database
+from davinci_pa.store.clock import utc_now
+from davinci_pa.store.pas_records import (
+    Authorization,
+    DuplicateSubmission,
+    ItemState,
+    PasRecords,
+    ReviewEntry,
+    StateChange,
+)
+from davinci_pa.types import Resource
+
+_T = TypeVar("_T")
+
+
+class BundleValidator(Protocol):
+    """Profile validation (``davinci_pa.fhir.validation.Validator`` fits)."""
+
+    def validate(self, resource: dict[str, Any]) -> list[Any]:
+        """Return the issues found (objects with severity, path, message)."""
+        ...
+
+
+class PasService:
+    """PAS operations over a rule book and a database."""
+
+    def __init__(
+        self,
+        *,
+        rules: RuleBook,
+        database: Database,
+        options: PasOptions | None = None,
+        validator: BundleValidator | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.options = options or PasOptions()
+        self.rules = rules
+        self.records = PasRecords(database, clock=clock)
+        self.notifications = Notifications(database, clock=clock, new_id=new_id)
+        self._decider = ItemDecider(rules, reason_codes=self.options.x12_reason_codes)
+        self._validator = validator
+        self._clock = clock
+        self._new_id = new_id
+
+    # -- $submit -------------------------------------------------------------------------
+
+    def submit(self, body: Any, *, submitter: str | None = None) -> Resource:
+        """Answer ``Claim/$submit`` with the PAS Response Bundle."""
+        request = PasRequest.parse(body)
+        self._validate(request.bundle)
+        key = _dedupe_key(request.bundle, submitter)
+        stored = self.records.answer_for(key)
+        if stored is not None:
+            return stored
+        now = self._clock()
+        payer = match_payer(request, self.rules.pack.payers, self.options.default_payer)
+        if payer is None:
+            raise PayerNotServed("the Claim's insurer is not a payer this endpoint serves")
+        prior = self._prior(request)
+        previous = previous_decisions(
+            [(i.sequence, i.decision) for i in self.records.items(prior.pa_id)] if prior else []
+        )
+        decisions = decide_items(request, self._decider, payer, now, previous)
+        auth = self._authorization(request, prior, decisions, submitter, now)
+        response = self._response(request, decisions, auth, now)
+        change = StateChange(
+            authorization=auth,
+            response=response,
+            items=_item_states(request, decisions, self.records.items(auth.pa_id)),
+            review=self._review(auth, decisions, now),
+            submission=(self._new_id(), key, request.bundle),
+        )
+        try:
+            self.records.save(change)
+        except DuplicateSubmission:
+            return self.records.answer_for(key) or response
+        return response
+
+    def _validate(self, bundle: Resource) -> None:
+        if self._validator is None:
+            return
+        ignored = self.options.ignored_validation_systems
+        problems = [
+            f"{issue.path}: {issue.message}"
+            for issue in self._validator.validate(bundle)
+            if issue.severity == "error" and not any(s in issue.message for s in ignored)
+        ]
+        if problems:
+            raise InvalidPasBundle(
+                "the Bundle does not conform to its PAS profiles", details={"problems": problems}
+            )
+
+    def _prior(self, request: PasRequest) -> Authorization | None:
+        if not objects(request.claim.get("related")):
+            return None
+        identifier = related_identifier(request)
+        prior = self.records.by_claim_identifier(identifier) if identifier else None
+        if prior is None:
+            raise UpdateNotAllowed("Claim.related names no prior authorization known here")
+        return prior
+
+    def _authorization(
+        self,
+        request: PasRequest,
+        prior: Authorization | None,
+        decisions: Sequence[ItemDecision],
+        submitter: str | None,
+        now: datetime,
+    ) -> Authorization:
+        identifiers = objects(request.claim.get("identifier"))
+        pended = any(d.action == v.PENDED for d in decisions)
+        status = _status(decisions)
+        changed = now if prior is None or prior.status != status else prior.status_changed_at
+        pa_id = prior.pa_id if prior else self._new_id()
+        return Authorization(
+            pa_id=pa_id,
+            pre_auth_ref=prior.pre_auth_ref if prior else f"PA-{pa_id[:8].upper()}",
+            claim_identifier=identifier_key(identifiers[0]) if identifiers else f"|{pa_id}",
+            member_id=member_id(request),
+            provider_ids=",".join(provider_ids(request))[:512],
+            sender_org=sender_identifier(request),
+            submitter=submitter,
+            status=status,
+            urgent=is_urgent(request.claim),
+            version=(prior.version + 1) if prior else 1,
+            created_at=prior.created_at if prior else now,
+            status_changed_at=changed,
+            retain_until=deadlines.retain_until(
+                changed, objects(request.claim.get("item")), pended=pended, options=self.options
+            ),
+        )
+
+    def _response(
+        self,
+        request: PasRequest,
+        decisions: Sequence[ItemDecision],
+        auth: Authorization,
+        now: datetime,
+        *,
+        inquiry: bool = False,
+    ) -> Resource:
+        ctx = ResponseContext(
+            auth.pre_auth_ref, now, self.options.authorization_days, self._new_id, inquiry
+        )
+        return response_bundle(request, decisions, ctx)
+
+    def _review(
+        self, auth: Authorization, decisions: Sequence[ItemDecision], now: datetime
+    ) -> ReviewEntry | None:
+        existing = self.records.review(auth.pa_id)
+        pended = any(d.action == v.PENDED for d in decisions)
+        if existing is None:
+            if not pended:
+                return None
+            due = deadlines.due_at(now, urgent=auth.urgent, options=self.options)
+            return ReviewEntry(auth.pa_id, auth.urgent, now, due)
+        if pended or existing.closed_at is not None:
+            return existing
+        late = deadlines.is_late(now, existing.due_at, existing.extended_due_at)
+        return _replace(existing, closed_at=now, late=late)
+
+    # -- $inquire ------------------------------------------------------------------------
+
+    def inquire(self, body: Any, *, submitter: str | None = None) -> Resource:
+        """Answer ``Claim/$inquire``: a Parameters with one Bundle per matching authorization.
+
+        Matching (PAS spec-53): the inquiry's Claim identifier, and the member id and a
+        provider identifier of the stored authorization must agree.
+        """
+        request = PasRequest.parse(body)
+        found = []
+        for identifier in objects(request.claim.get("identifier")):
+            auth = self.records.by_claim_identifier(identifier_key(identifier))
+            if auth is not None and _same_parties(auth, request) and auth not in found:
+                found.append(auth)
+        bundles = [self._current_answer(auth, inquiry=True) for auth in found]
+        return {
+            "resourceType": "Parameters",
+            "parameter": [{"name": "return", "resource": b} for b in bundles],
+        }
+
+    def _current_answer(self, auth: Authorization, *, inquiry: bool) -> Resource:
+        stored = self.records.latest_request(auth.pa_id)
+        request = PasRequest.parse(stored)
+        items = self.records.items(auth.pa_id)
+        decisions = [ItemDecision.from_json(i.sequence, i.decision) for i in items]
+        return self._response(request, decisions, auth, self._clock(), inquiry=inquiry)
+
+    # -- decisions after review -------------------------------------------------------------
+
+    def decide(
+        self, pa_id: str, decisions: Mapping[int, ItemDecision], *, reviewer: str | None = None
+    ) -> Resource:
+        """Record a reviewer's decisions on pended items; return the new response Bundle.
+
+        The new ClaimResponse version is stored, the review closes (flagged late when past
+        its due time) and every matching Subscription is notified.
+        """
+        auth = self._require(pa_id)
+        now = self._clock()
+        items = {i.sequence: i for i in self.records.items(pa_id)}
+        unknown = set(decisions) - set(items)
+        if unknown:
+            raise InvalidPasBundle(f"no item with sequence {sorted(unknown)} in {pa_id}")
+        merged = [
+            decisions.get(seq) or ItemDecision.from_json(seq, items[seq].decision)
+            for seq in sorted(items)
+        ]
+        request = PasRequest.parse(self.records.latest_request(pa_id))
+        status = _status(merged)
+        updated = _replace(
+            auth,
+            status=status,
+            version=auth.version + 1,
+            status_changed_at=now if status != auth.status else auth.status_changed_at,
+            retain_until=max(auth.retain_until, now + self.options.retain_after_change),
+        )
+        response = self._response(request, merged, updated, now)
+        self.records.save(
+            StateChange(
+                authorization=updated,
+                response=response,
+                items=[_state(items[d.sequence].item, d) for d in merged],
+                review=self._review(updated, merged, now),
+                notifications=self.notifications.for_decision(updated, response, reviewer),
+            )
+        )
+        return response
+
+    def extend(self, pa_id: str, reason: str) -> ReviewEntry:
+        """Extend a standard review to 14 days, recording why (CMS-0057-F)."""
+        review = self.records.review(self._require(pa_id).pa_id)
+        if review is None or review.closed_at is not None or not reason.strip():
+            raise InvalidPasBundle("only an open review can be extended, with a reason")
+        extended = _replace(
+            review,
+            extended_due_at=deadlines.extended_due_at(review.queued_at, self.options),
+            extension_reason=reason.strip()[:500],
+        )
+        auth = self._require(pa_id)
+        self.records.save(
+            StateChange(
+                authorization=auth,
+                response=self.records.responses(pa_id)[-1],
+                items=(),
+                review=extended,
+            )
+        )
+        return extended
+
+    def _require(self, pa_id: str) -> Authorization:
+        auth = self.records.authorization(pa_id)
+        if auth is None:
+            raise ResourceNotFound(f"no prior authorization {pa_id}")
+        return auth
+
+
+def _dedupe_key(bundle: Resource, submitter: str | None) -> str:
+    canonical = json.dumps(bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    ident = obj(bundle.get("identifier"))
+    text = f"{submitter}\n{ident.get('system')}|{ident.get('value')}\n{canonical}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _status(decisions: Sequence[ItemDecision]) -> str:
+    actions = {d.action for d in decisions}
+    if v.PENDED in actions:
+        return "pended"
+    if actions and actions <= {v.CANCELLED}:
+        return "cancelled"
+    return "decided"
+
+
+def _same_parties(auth: Authorization, request: PasRequest) -> bool:
+    member = member_id(request)
+    providers = set(provider_ids(request))
+    same_member = member is None or auth.member_id is None or member == auth.member_id
+    return same_member and bool(providers & set(auth.provider_ids.split(",")))
+
+
+def _item_states(
+    request: PasRequest, decisions: Sequence[ItemDecision], stored: Sequence[ItemState]
+) -> list[ItemState]:
+    items = {i.sequence: i.item for i in stored}
+    items.update({int(i["sequence"]): i for i in objects(request.claim.get("item"))})
+    return [_state(items.get(d.sequence, {}), d) for d in decisions]
+
+
+def _state(item: Mapping[str, Any], decision: ItemDecision) -> ItemState:
+    return ItemState(decision.sequence, dict(item), decision.action, decision.to_json())
+
+
+def _replace(value: _T, **changes: Any) -> _T:
+    return dataclasses.replace(value, **changes)  # type: ignore[type-var]

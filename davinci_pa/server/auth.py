@@ -1,0 +1,126 @@
+"""SMART Backend Services routes, and :func:`authorize` for FHIR routes.
+
+``POST /auth/token``, ``GET /auth/jwks`` and ``GET /fhir/.well-known/smart-configuration``.
+
+The token endpoint answers RFC 6749 error bodies; FHIR routes answer 401/403 with an
+OperationOutcome through the app's error handler.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from davinci_pa.auth import (
+    AccessGrant,
+    AuthService,
+    ClientRegistry,
+    ExternalIssuer,
+    OAuthError,
+    SigningKey,
+    TokenIssuer,
+    generate_signing_jwk,
+)
+from davinci_pa.auth.scopes import Access
+from davinci_pa.errors import ConfigurationError
+from davinci_pa.payer import Payer
+from davinci_pa.server.settings import ServerSettings
+from davinci_pa.store.pas_keys import SharedSigningKey
+from davinci_pa.store.replay import DatabaseReplayCache
+
+blueprint = Blueprint("smart_auth", __name__)
+_KEY = "davinci_pa.auth"
+_INSECURE = "davinci_pa.auth.insecure"
+
+
+def install(app: Flask, settings: ServerSettings, payer: Payer) -> None:
+    """Build the payer's AuthService from the settings (unless given) and add the routes."""
+    if payer.auth is None:
+        payer.auth = build_auth(settings, payer)
+    app.extensions[_KEY] = payer.auth
+    app.extensions[_INSECURE] = settings.insecure_disable_jwt
+    app.register_blueprint(blueprint)
+
+
+def build_auth(settings: ServerSettings, payer: Payer) -> AuthService:
+    """The AuthService ``DAVINCI_PA_CLIENTS`` and friends describe."""
+    base = settings.public_base_url.rstrip("/")
+    registry = ClientRegistry.from_mapping(_json(settings.clients) if settings.clients else {})
+    if settings.auth_signing_key:
+        jwk = _json(settings.auth_signing_key)
+    else:
+        jwk = SharedSigningKey(payer.database).load_or_create(generate_signing_jwk)
+    issuer = TokenIssuer(SigningKey.from_jwk(jwk), issuer=base + "/auth", audience=base + "/fhir")
+    return AuthService(
+        registry=registry,
+        issuer=issuer,
+        token_url=base + "/auth/token",
+        replay=DatabaseReplayCache(payer.database),
+        external=_external(settings, base + "/fhir"),
+    )
+
+
+def authorize(resource_type: str, access: Access) -> AccessGrant:
+    """Check the request's bearer token for ``access`` to ``resource_type`` (401/403)."""
+    if current_app.extensions.get(_INSECURE):
+        return AccessGrant("anonymous", ("system/*.*",), 0, "insecure")
+    service: AuthService = current_app.extensions[_KEY]
+    return service.authorize(request.headers.get("Authorization"), resource_type, access)
+
+
+@blueprint.post("/auth/token")
+def token() -> Response:
+    """SMART Backend Services token request (form-encoded)."""
+    service: AuthService = current_app.extensions[_KEY]
+    try:
+        answer = service.token(dict(request.form.items()))
+    except OAuthError as error:
+        response = jsonify(error.to_oauth())
+        response.status_code = error.status
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    response = jsonify(answer)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/auth/jwks")
+def jwks() -> Response:
+    """Our public token-signing keys."""
+    service: AuthService = current_app.extensions[_KEY]
+    return jsonify(service.jwks())
+
+
+@blueprint.get("/fhir/.well-known/smart-configuration")
+def smart_configuration() -> Response:
+    """SMART App Launch 2.x discovery document."""
+    service: AuthService = current_app.extensions[_KEY]
+    return jsonify(service.smart_configuration())
+
+
+def _json(path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc}") from exc
+
+
+def _external(settings: ServerSettings, audience: str) -> list[ExternalIssuer]:
+    if not settings.auth_external_issuers:
+        return []
+    entries = _json(settings.auth_external_issuers)
+    if not isinstance(entries, list):
+        raise ConfigurationError("DAVINCI_PA_AUTH_EXTERNAL_ISSUERS must hold a JSON list")
+    return [
+        ExternalIssuer(
+            issuer=str(e["issuer"]),
+            audience=str(e.get("audience", audience)),
+            jwks=e.get("jwks"),
+            jwks_url=e.get("jwks_url"),
+        )
+        for e in entries
+        if isinstance(e, dict) and "issuer" in e
+    ]

@@ -1,0 +1,234 @@
+"""PAS routes: ``/fhir`` operations, ``metadata`` and the admin decision endpoint.
+
+``Claim/$submit``, ``Claim/$inquire``, ``Subscription`` and ``/admin/pas/{id}/decision``.
+
+Each route checks the bearer token's scope, calls the framework-free PasService and
+serialises FHIR JSON; errors become OperationOutcomes in the app's one error handler.
+A daemon thread per worker delivers queued notifications (any worker may; the outbox
+leases each notification to one of them).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from davinci_pa.errors import RequestError
+from davinci_pa.pas import vocabulary as v
+from davinci_pa.pas.decisions import ItemDecision
+from davinci_pa.pas.delivery import Notifier
+from davinci_pa.pas.options import PasOptions
+from davinci_pa.pas.service import PasService
+from davinci_pa.payer import Payer
+from davinci_pa.server.auth import authorize
+from davinci_pa.server.settings import ServerSettings
+from davinci_pa.store.audit import AuditEvent, AuditLog
+from davinci_pa.store.pas_outbox import Outbox
+
+log = logging.getLogger("davinci_pa.server.pas")
+blueprint = Blueprint("pas", __name__)
+_KEY = "davinci_pa.pas"
+FHIR_JSON = "application/fhir+json"
+
+
+def install(app: Flask, settings: ServerSettings, payer: Payer) -> None:
+    """Configure the PAS service from the settings, add the routes and the delivery thread."""
+    payer.pas = PasService(
+        rules=payer.rules,
+        database=payer.database,
+        options=PasOptions(default_payer=settings.pas_default_payer),
+        validator=_validator(settings.ig_packages),
+    )
+    app.extensions[_KEY] = payer
+    app.register_blueprint(blueprint)
+    interval = float(settings.pas_delivery_seconds or 2)
+    if interval > 0:
+        notifier = Notifier(Outbox(payer.database), payer.pas.notifications.subscriptions)
+        threading.Thread(target=_deliver_forever, args=(notifier, interval), daemon=True).start()
+
+
+def _validator(packages: str | None) -> Any:
+    if not packages:
+        return None
+    from davinci_pa.fhir.validation import Validator
+
+    return Validator.from_packages([Path(p.strip()) for p in packages.split(",") if p.strip()])
+
+
+def _deliver_forever(notifier: Notifier, interval: float) -> None:
+    while True:
+        try:
+            notifier.run_once()
+        except Exception:  # noqa: BLE001 - a delivery loop must survive any failure
+            log.exception("notification delivery failed; retrying")
+        time.sleep(interval)
+
+
+def _payer() -> Payer:
+    payer: Payer = current_app.extensions[_KEY]
+    return payer
+
+
+def _body() -> Any:
+    body = request.get_json(silent=True, force=True)
+    if body is None:
+        raise RequestError("the body must be FHIR JSON")
+    if isinstance(body, dict) and body.get("resourceType") == "Parameters":
+        for parameter in body.get("parameter") or []:
+            if isinstance(parameter, dict) and parameter.get("name") == "resource":
+                return parameter.get("resource")
+    return body
+
+
+def _fhir(body: Any, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = FHIR_JSON
+    return response
+
+
+def _audit(action: str, actor: str, target: str | None, status: int) -> None:
+    AuditLog(_payer().database).record(AuditEvent(action, "ok", status, actor, target))
+
+
+@blueprint.post("/fhir/Claim/$submit")
+def submit() -> Response:
+    """PAS ``Claim/$submit``."""
+    grant = authorize("Claim", "write")
+    answer = _payer().pas.submit(_body(), submitter=grant.client_id)
+    _audit("pas.submit", grant.client_id, None, 200)
+    return _fhir(answer)
+
+
+@blueprint.post("/fhir/Claim/$inquire")
+def inquire() -> Response:
+    """PAS ``Claim/$inquire`` (a Parameters of inquiry-response Bundles)."""
+    grant = authorize("Claim", "read")
+    answer = _payer().pas.inquire(_body(), submitter=grant.client_id)
+    _audit("pas.inquire", grant.client_id, None, 200)
+    return _fhir(answer)
+
+
+@blueprint.post("/fhir/Subscription")
+def create_subscription() -> Response:
+    """Create a PAS Subscription (answered ``requested``; a handshake follows)."""
+    grant = authorize("Subscription", "write")
+    created = _payer().pas.notifications.create(_body(), owner=grant.client_id)
+    _audit("pas.subscription.create", grant.client_id, created["id"], 201)
+    response = _fhir(created, 201)
+    response.headers["Location"] = f"Subscription/{created['id']}"
+    return response
+
+
+@blueprint.get("/fhir/Subscription/<subscription_id>")
+def read_subscription(subscription_id: str) -> Response:
+    """Read a Subscription (its owner only)."""
+    grant = authorize("Subscription", "read")
+    return _fhir(_payer().pas.notifications.read(subscription_id, owner=grant.client_id))
+
+
+@blueprint.delete("/fhir/Subscription/<subscription_id>")
+def delete_subscription(subscription_id: str) -> Response:
+    """Delete a Subscription (its owner only)."""
+    grant = authorize("Subscription", "write")
+    _payer().pas.notifications.delete(subscription_id, owner=grant.client_id)
+    _audit("pas.subscription.delete", grant.client_id, subscription_id, 204)
+    return Response(status=204)
+
+
+@blueprint.post("/admin/pas/<pa_id>/decision")
+def decide(pa_id: str) -> Response:
+    """A reviewer's decision: ``{"items": [{"sequence", "action", "reason"?, ...}]}``."""
+    grant = authorize("ClaimResponse", "write")
+    body = request.get_json(silent=True, force=True)
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise RequestError("the body must be {'items': [{'sequence': n, 'action': 'A1'}, ...]}")
+    decisions = {d.sequence: d for d in (_decision(i) for i in items)}
+    answer = _payer().pas.decide(pa_id, decisions, reviewer=grant.client_id)
+    _audit("pas.decide", grant.client_id, pa_id, 200)
+    return _fhir(answer)
+
+
+def _decision(item: Any) -> ItemDecision:
+    if not isinstance(item, dict) or not isinstance(item.get("sequence"), int):
+        raise RequestError("each decision needs an integer 'sequence'")
+    action = item.get("action")
+    if action not in v.FINAL_ACTIONS - {v.CANCELLED}:
+        raise RequestError(f"'action' must be one of {sorted(v.FINAL_ACTIONS - {v.CANCELLED})}")
+    codes = item.get("reasonCodes") or []
+    authorized = item.get("authorized") or {}
+    return ItemDecision(
+        item["sequence"],
+        str(action),
+        item.get("reason") if isinstance(item.get("reason"), str) else None,
+        tuple(str(c) for c in codes) if isinstance(codes, list) else (),
+        "review",
+        authorized if isinstance(authorized, dict) else {},
+    )
+
+
+@blueprint.get("/fhir/metadata")
+def metadata() -> Response:
+    """The CapabilityStatement of what this server offers."""
+    return _fhir(capability_statement(request.host_url.rstrip("/") + "/fhir"))
+
+
+def capability_statement(base: str) -> dict[str, Any]:
+    """PAS server capabilities: $submit, $inquire, Subscription create/read/delete (spec-55)."""
+    security = {
+        "service": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                        "code": "SMART-on-FHIR",
+                    }
+                ]
+            }
+        ],
+        "description": f"SMART Backend Services; see {base}/.well-known/smart-configuration",
+    }
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-01-01",
+        "kind": "instance",
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "implementation": {"description": "davinci-pa", "url": base},
+        "instantiates": [v.PAS + "/CapabilityStatement/EHRCapabilities"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": security,
+                "resource": [
+                    {
+                        "type": "Claim",
+                        "operation": [
+                            {
+                                "name": "submit",
+                                "definition": v.PAS + "/OperationDefinition/Claim-submit",
+                            },
+                            {
+                                "name": "inquire",
+                                "definition": v.PAS + "/OperationDefinition/Claim-inquiry",
+                            },
+                        ],
+                    },
+                    {
+                        "type": "Subscription",
+                        "supportedProfile": [v.SUBSCRIPTION],
+                        "interaction": [
+                            {"code": c} for c in ("create", "read", "update", "delete")
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
