@@ -77,7 +77,10 @@ class CqlTopicEvaluator:
         try:
             results = self._run(topic.library, context)
         except CqlError as error:
-            log.warning("topic %s: %s; using its static decision", topic.id, error.message)
+            where = {k: error.details.get(k) for k in ("library", "define", "locator")}
+            log.warning(
+                "topic %s: CQL %s at %s; using its static decision", topic.id, error.code, where
+            )
             return RuleOutcome(topic.decision, f"static:{topic.id} (after {error.code})", topic)
         if results.get("RULE_APPLIES") is False:
             return None
