@@ -29,7 +29,6 @@ from davinci_pa.pas.options import PasOptions
 from davinci_pa.pas.request import InvalidPasBundle, PasRequest
 from davinci_pa.pas.response import ResponseContext, response_bundle
 from davinci_pa.pas.submission import (
-    UpdateNotAllowed,
     decide_items,
     identifier_key,
     member_id,
@@ -136,10 +135,9 @@ class PasService:
         if not objects(request.claim.get("related")):
             return None
         identifier = related_identifier(request)
-        prior = self.records.by_claim_identifier(identifier) if identifier else None
-        if prior is None:
-            raise UpdateNotAllowed("Claim.related names no prior authorization known here")
-        return prior
+        # a prior Claim this endpoint never saw (it travels in the Bundle, spec-65) starts
+        # a new authorization here rather than being refused
+        return self.records.by_claim_identifier(identifier) if identifier else None
 
     def _authorization(
         self,
