@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from davinci_pa.crd.orders import ORDER_TYPES, Resolver, bundle_resources
+from davinci_pa.cdshooks.context import ORDER_TYPES
+from davinci_pa.crd.orders import Resolver, bundle_resources
 from davinci_pa.fhir.json import objects
 from davinci_pa.types import Resource
 
