@@ -1,8 +1,8 @@
 """Committed ELM is current: every shipped ``X.cql`` recompiles to exactly the ``X.json`` beside it.
 
 One node process translates every library (see davinci_pa/cql/compile.py). Fix a failure with
-``compile_paths([Path("cql_rules"), Path("questionnaires"), FHIRHELPERS_DIR])`` and commit the
-regenerated ``.json`` files.
+``davinci-pa cql compile cql_rules questionnaires bench/cql`` (and FHIRHELPERS_DIR) and commit
+the regenerated ``.json`` files.
 """
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ from davinci_pa.cql.compile import FHIRHELPERS_DIR, elm_text, translate_sources
 from davinci_pa.cql.translator_env import node_available
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCE_ROOTS = (REPO / "cql_rules", REPO / "questionnaires", FHIRHELPERS_DIR)
+SOURCE_ROOTS = (
+    REPO / "cql_rules",
+    REPO / "questionnaires",
+    REPO / "bench" / "cql",
+    FHIRHELPERS_DIR,
+)
 
 
 def _sources() -> list[Path]:

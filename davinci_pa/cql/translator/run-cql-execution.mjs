@@ -19,7 +19,8 @@
 // loaded library declares is registered (empty unless "valueSets" expands it), since
 // cql-execution refuses unknown value sets.
 //
-// Answer (JSON): {"results": {define: value, ...}, "timing": {"runs", "ms": [...]}}, or
+// Answer (JSON): {"results": {define: value, ...}, "timing": {"runs", "ms": [...],
+// "msWithLoad": [...]}} (evaluation alone, and with loading the Bundle), or
 // {"error": {"message", "stack"}} when evaluation raised; with "cases", {"cases": [one such
 // answer per case]}. Values use the encoding of
 // `davinci-pa cql eval` (davinci_pa/cql/encode.py): null; booleans; numbers; strings;
@@ -245,10 +246,14 @@ const messages = {
   },
 };
 
-async function evaluate(request, library, service, parameters, now) {
-  const executor = new cql.Executor(library, service, parameters, messages);
+function patientSource(request) {
   const source = cqlfhir.PatientSource.FHIRv401();
   if (request.bundle) source.loadBundles([request.bundle]);
+  return source;
+}
+
+async function evaluate(library, service, parameters, now, source) {
+  const executor = new cql.Executor(library, service, parameters, messages);
   const results = await executor.exec(source, now);
   const patient = Object.values(results.patientResults)[0] ?? {};
   return { ...results.unfilteredResults, ...patient };
@@ -263,18 +268,25 @@ function functionNames(elm) {
 async function evaluateCase(request, library, elm, service, skip) {
   const parameters = decodeParameters(elm, request.parameters);
   const now = request.now ? parseDateTime(request.now) : undefined;
-  const raw = await evaluate(request, library, service, parameters, now);
+  const raw = await evaluate(library, service, parameters, now, patientSource(request));
   const results = {};
   for (const [name, value] of Object.entries(raw)) {
     if (!skip.has(name)) results[name] = encode(value);
   }
+  // Timed runs: "ms" is the evaluation alone (a fresh PatientSource is loaded before the
+  // clock starts), "msWithLoad" adds loading the Bundle into that PatientSource.
   const ms = [];
+  const msWithLoad = [];
   for (let i = 0; i < (request.repeat ?? 0); i++) {
     const started = performance.now();
-    await evaluate(request, library, service, parameters, now);
-    ms.push(performance.now() - started);
+    const source = patientSource(request);
+    const loaded = performance.now();
+    await evaluate(library, service, parameters, now, source);
+    const done = performance.now();
+    ms.push(done - loaded);
+    msWithLoad.push(done - started);
   }
-  return { results, timing: { runs: ms.length, ms } };
+  return { results, timing: { runs: ms.length, ms, msWithLoad } };
 }
 
 async function main() {
