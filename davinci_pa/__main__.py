@@ -1,0 +1,9 @@
+"""``python -m davinci_pa``: the ``davinci-pa`` command line."""
+
+from __future__ import annotations
+
+import sys
+
+from davinci_pa.cli import main
+
+sys.exit(main())
