@@ -43,8 +43,11 @@ def with_code(bundle: dict[str, Any], code: str, *, trace: str) -> dict[str, Any
 
 
 class Server:
-    def __init__(self, base: str, key: dict[str, Any], admin_key: dict[str, Any]) -> None:
+    def __init__(
+        self, base: str, key: dict[str, Any], admin_key: dict[str, Any], payer: Any = None
+    ) -> None:
         self.base = base
+        self.payer = payer
         self.key = key
         self.admin_key = admin_key
         self.session = requests.Session()
@@ -101,8 +104,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     http.app = create_app(settings)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
-    yield Server(base, key, admin_key)
+    client = Server(base, key, admin_key, http.app.extensions["davinci_pa.payer"])
+    yield client
+    client.session.close()
     http.shutdown()
+    http.server_close()
 
 
 def _placeholder(environ: Any, start_response: Any) -> list[bytes]:
@@ -150,3 +156,4 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.http.shutdown()
+    r.http.server_close()
