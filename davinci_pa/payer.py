@@ -25,6 +25,7 @@ from davinci_pa.crd.gathering import DataGatherer
 from davinci_pa.crd.responder import CrdAnswer, CrdResponder, HookInput
 from davinci_pa.crd.services import ServiceCatalog
 from davinci_pa.crd.versions import SUPPORTED, select_version
+from davinci_pa.dtr.service import payer_dtr
 from davinci_pa.errors import AuthenticationError, DavinciError
 from davinci_pa.pas.options import PasOptions
 from davinci_pa.pas.service import PasService
@@ -95,6 +96,14 @@ class Payer:
             rules=rules, database=database, options=pas_options, clock=clock, new_id=new_id
         )
         self.auth = auth
+        # -- DTR (issue 4) --
+        self.dtr = payer_dtr(
+            rules=rules.pack,
+            database=database,
+            assertions=self.crd_records,
+            clock=clock,
+            new_id=new_id,
+        )
 
     @classmethod
     def from_rule_pack(cls, folder: Path, *, database: Database, **kwargs: Any) -> Payer:

@@ -18,6 +18,7 @@ from davinci_pa.config import CrdOptions, PayerOptions, SecurityOptions
 from davinci_pa.payer import Payer
 from davinci_pa.server import auth as auth_routes
 from davinci_pa.server import cds
+from davinci_pa.server import dtr as dtr_routes
 from davinci_pa.server import pas as pas_routes
 from davinci_pa.server.errors import register_error_handlers
 from davinci_pa.server.settings import ServerSettings
@@ -39,6 +40,7 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     app.register_blueprint(cds.blueprint)
     auth_routes.install(app, settings, payer)
     pas_routes.install(app, settings, payer)
+    app.register_blueprint(dtr_routes.blueprint)
     register_error_handlers(app)
     _install_request_hooks(app, settings)
     app.add_url_rule("/healthz", "healthz", lambda: jsonify({"status": "ok"}))

@@ -196,3 +196,35 @@ auth_signing_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 """The access-token signing key shared by every worker when none is configured."""
+
+# -- DTR -------------------------------------------------------------------------------
+
+dtr_questionnaire_responses = sa.Table(
+    "dtr_questionnaire_responses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("response_id", sa.String(64), nullable=False, index=True),
+    sa.Column("questionnaire", sa.String(512), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("subject_ref", sa.String(256), nullable=True),
+    sa.Column("order_ref", sa.String(256), nullable=True, index=True),
+    sa.Column("coverage_ref", sa.String(256), nullable=True),
+    sa.Column("assertion_id", sa.String(64), nullable=True, index=True),
+    sa.Column("client", sa.String(512), nullable=True),
+    sa.Column("resource", sa.JSON, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""DTR QuestionnaireResponses: drafts handed out in packages and every version received,
+linked to the order and the CRD coverage-assertion-id for the PAS request builder."""
+
+dtr_error_logs = sa.Table(
+    "dtr_error_logs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("questionnaires", sa.JSON, nullable=False),
+    sa.Column("outcomes", sa.JSON, nullable=False),
+    sa.Column("client", sa.String(512), nullable=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""DTR oper-1: errors DTR clients met in our forms (``$log-questionnaire-errors``, no PHI)."""
