@@ -31,8 +31,8 @@ def test_serve_starts_and_answers_discovery(tmp_path: Path) -> None:
         [sys.executable, "-m", "davinci_pa", "serve", "--port", str(port)],
         cwd=REPO,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         for _ in range(100):
