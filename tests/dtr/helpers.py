@@ -1,0 +1,110 @@
+"""Shared builders for the DTR tests: one service over the shipped content and rule pack."""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from typing import Any
+
+from davinci_pa.dtr.service import DtrService, shipped_content
+from davinci_pa.fhir.validation import Validator
+from davinci_pa.rules.loader import load_rule_pack
+from tests._shared import REPO, shared_path
+
+DTR_SD = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
+ORIGIN = DTR_SD + "information-origin"
+
+
+@lru_cache(maxsize=1)
+def service() -> DtrService:
+    """A records-less DTR service over the shipped forms and rule pack."""
+    return DtrService(shipped_content(), rules=load_rule_pack(REPO / "cql_rules"))
+
+
+@lru_cache(maxsize=1)
+def validator() -> Validator:
+    """DTR 2.0.1 (with CRD 2.0.1) profiles from ../shared/igs."""
+    return Validator.from_packages(
+        [shared_path("igs", "davinci_dtr_2.0.1.tgz"), shared_path("igs", "davinci-crd-2.0.1.tgz")]
+    )
+
+
+def profile_errors(resource: dict[str, Any], profile: str) -> list[str]:
+    """Errors against a DTR profile.
+
+    Our validator reads ``answerOption.value[x].extension`` slicing in dtr-std-questionnaire as
+    if ``valueCoding`` had no children; those false reports are dropped (see docs/dtr.md).
+    """
+    issues = validator().validate(resource, profile)
+    return [
+        str(i)
+        for i in issues
+        if i.severity == "error"
+        and not (
+            ".answerOption[" in i.path
+            and "valueCoding." in i.path
+            and "unknown element" in i.message
+        )
+    ]
+
+
+def coverage(patient: str = "p1") -> dict[str, Any]:
+    return {
+        "resourceType": "Coverage",
+        "id": "cov1",
+        "status": "active",
+        "subscriberId": "M-0001",
+        "beneficiary": {"reference": f"Patient/{patient}"},
+        "payor": [{"display": "Acme Health Plan"}],
+    }
+
+
+def device_order(code: str, oid: str = "o1", patient: str = "p1") -> dict[str, Any]:
+    return {
+        "resourceType": "DeviceRequest",
+        "id": oid,
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{patient}"},
+        "codeCodeableConcept": {
+            "coding": [
+                {"system": "https://bluebutton.cms.gov/resources/codesystem/hcpcs", "code": code}
+            ]
+        },
+    }
+
+
+def service_order(code: str, oid: str = "s1", patient: str = "p1") -> dict[str, Any]:
+    return {
+        "resourceType": "ServiceRequest",
+        "id": oid,
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{patient}"},
+        "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": code}]},
+    }
+
+
+def package_request(*orders: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [{"name": "coverage", "resource": coverage()}]
+    params += [{"name": "order", "resource": copy.deepcopy(o)} for o in orders]
+    params += [{"name": k, **v} for k, v in extra.items()]
+    return {"resourceType": "Parameters", "parameter": params}
+
+
+def bundles(output: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p["resource"] for p in output["parameter"] if p["resource"]["resourceType"] == "Bundle"]
+
+
+def answer(value: dict[str, Any], source: str = "manual") -> dict[str, Any]:
+    origin: dict[str, Any] = {"url": ORIGIN, "extension": [{"url": "source", "valueCode": source}]}
+    if source in ("manual", "override"):
+        origin["extension"].append(
+            {
+                "url": "author",
+                "extension": [
+                    {"url": "practitioner", "valueReference": {"reference": "Practitioner/dr1"}}
+                ],
+            }
+        )
+    return {**value, "extension": [origin]}
