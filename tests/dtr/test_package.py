@@ -42,7 +42,8 @@ def _kit_checks(output: dict[str, Any]) -> None:
             library_urls.add(f"{library['url']}|{library['version']}")
             for content in library["content"]:
                 assert base64.b64decode(content["data"])
-    assert names and len(names) == len(set(names)), names
+    assert names
+    assert len(names) == len(set(names)), names
     for bundle in found:
         questionnaire = bundle["entry"][0]["resource"]
         root = {e["url"].rsplit("/", 1)[-1]: e for e in questionnaire["extension"]}
@@ -53,7 +54,8 @@ def _kit_checks(output: dict[str, Any]) -> None:
             if ext["url"].endswith("cqf-library"):
                 assert ext["valueCanonical"] in library_urls
         expressions = _item_expressions(questionnaire["item"])
-        assert expressions and all(e["language"] == "text/cql" for e in expressions)
+        assert expressions
+        assert all(e["language"] == "text/cql" for e in expressions)
 
 
 def _item_expressions(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -120,7 +122,8 @@ def test_libraries_are_unique_across_bundles_of_one_response() -> None:
         for e in b["entry"]
         if e["resource"]["resourceType"] == "Library"
     ]
-    assert len(names) == len(set(names)) and "FHIRHelpers" in names
+    assert len(names) == len(set(names))
+    assert "FHIRHelpers" in names
     _kit_checks(output)
 
 
