@@ -121,10 +121,15 @@ class PasService:
         if self._validator is None:
             return
         ignored = self.options.ignored_validation_systems
+        errors = [i for i in self._validator.validate(bundle) if i.severity == "error"]
+        kept = [i for i in errors if not any(s in i.message for s in ignored)]
+        # a "conforms to none of the profiles" summary only stands when a kept issue is under it
         problems = [
-            f"{issue.path}: {issue.message}"
-            for issue in self._validator.validate(bundle)
-            if issue.severity == "error" and not any(s in issue.message for s in ignored)
+            f"{i.path}: {i.message}"
+            for i in kept
+            if "does not conform to any of the profiles" not in i.message
+            or any(k is not i and k.path.startswith(i.path) for k in kept)
+            or len(kept) == len(errors)
         ]
         if problems:
             raise InvalidPasBundle(
