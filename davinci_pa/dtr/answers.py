@@ -64,7 +64,7 @@ def enabled(item: Mapping[str, Any], answers: Answers) -> bool:
 def _condition(condition: Mapping[str, Any], answers: Answers) -> bool:
     given = answers.get(str(condition.get("question")), [])
     operator = condition.get("operator")
-    expected = answer_value({k: v for k, v in condition.items() if k.startswith("answer")})
+    expected = next(((k, v) for k, v in condition.items() if k.startswith("answer")), None)
     if operator == "exists":
         return bool(given) == bool(expected and expected[1])
     if expected is None:
