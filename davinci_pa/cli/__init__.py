@@ -31,9 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from davinci_pa.cli import cql
+    from davinci_pa.cli import cql, dtr
 
     cql.add_cql_commands(commands)
+    dtr.add_dtr_commands(commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
