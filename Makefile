@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Trusts the demo EHR key in examples/keys (test-only) unless DAVINCI_PA_TRUSTED_ISSUERS is set.
+# Trusts the demo EHR key and registers the demo SMART client in examples/keys (test-only
+# keys) unless DAVINCI_PA_TRUSTED_ISSUERS / DAVINCI_PA_CLIENTS are set.
 serve: venv
 	DAVINCI_PA_TRUSTED_ISSUERS="$${DAVINCI_PA_TRUSTED_ISSUERS:-examples/keys/trusted-issuers.json}" \
+	DAVINCI_PA_CLIENTS="$${DAVINCI_PA_CLIENTS:-examples/keys/demo-clients.json}" \
 	  $(BIN)/davinci-pa serve --host $(HOST) --port $(PORT)
 
 lint: venv
