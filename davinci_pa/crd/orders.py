@@ -14,6 +14,9 @@ from davinci_pa.fhir.codes import Code, codings
 from davinci_pa.fhir.json import obj, objects
 from davinci_pa.types import Resource
 
+REQUEST_TYPES = ORDER_TYPES | {"Appointment", "Encounter"}
+"""Resource types that can carry the coverage-information extension."""
+
 Resolver = Callable[[str], Resource | None]
 """Resolve a reference string to a resource the request carried or the EHR returned."""
 
