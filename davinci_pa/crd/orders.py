@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from davinci_pa.cdshooks.context import ORDER_TYPES
 from davinci_pa.fhir.codes import Code, codings
 from davinci_pa.fhir.json import obj, objects
 from davinci_pa.types import Resource
