@@ -13,7 +13,7 @@ true and false branches.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -73,6 +73,7 @@ class _Topic:
     retrieves: list[tuple[str, str | None]]
     valuesets: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     vs_urls: dict[str, str] = field(default_factory=dict)
+    order_kinds: list[str] = field(default_factory=list)
 
 
 def load_valuesets(folder: Path) -> dict[str, list[dict[str, str]]]:
@@ -106,20 +107,32 @@ def _retrieves(node: Any, found: list[tuple[str, str | None]]) -> None:
             _retrieves(value, found)
 
 
-def _topic(folder: Path) -> _Topic:
-    meta = json.loads((folder / "topic.json").read_text(encoding="utf-8"))
+def _topic(rule_folder: Path, library_folders: Sequence[Path] = ()) -> _Topic:
+    """Codes from the rule topic; parameters, retrieves and value sets from the libraries.
+
+    ``library_folders`` (default: the rule folder) hold the library under test first, then
+    the libraries it includes (their retrieves count too).
+    """
+    meta = json.loads((rule_folder / "topic.json").read_text(encoding="utf-8"))
     codes = [
         (normalize_system(block["system"]), code)
         for block in meta["codes"]
         for code in block["codes"]
     ]
-    lib = library_elm(folder)["library"]
-    params = [p["name"] for p in lib.get("parameters", {}).get("def", [])]
+    folders = list(library_folders) or [rule_folder]
+    libraries = [library_elm(folder)["library"] for folder in folders]
+    params = [p["name"] for p in libraries[0].get("parameters", {}).get("def", [])]
     found: list[tuple[str, str | None]] = []
-    _retrieves(lib.get("statements"), found)
-    topic = _Topic(folder, codes, [p for p in params if p in ORDER_TYPES], found)
-    topic.valuesets = load_valuesets(folder)
-    topic.vs_urls = {d["name"]: d["id"] for d in lib.get("valueSets", {}).get("def", [])}
+    for lib in libraries:
+        _retrieves(lib.get("statements"), found)
+    topic = _Topic(rule_folder, codes, [p for p in params if p in ORDER_TYPES], found)
+    for folder in dict.fromkeys([rule_folder, *folders]):
+        topic.valuesets |= load_valuesets(folder)
+    topic.vs_urls = {
+        d["name"]: d["id"] for lib in libraries for d in lib.get("valueSets", {}).get("def", [])
+    }
+    rule_params = library_elm(rule_folder)["library"].get("parameters", {}).get("def", [])
+    topic.order_kinds = [p["name"] for p in rule_params if p["name"] in ORDER_TYPES]
     return topic
 
 
@@ -278,6 +291,39 @@ def _device_request(rid: str, coding: dict[str, str], ago: datetime, variant: in
     }
 
 
+def _other(
+    rtype: str, rid: str, coding: dict[str, str], ago: datetime, shape: int, now: datetime
+) -> Resource:
+    """Orders on file, Coverage and Practitioner (the shapes DTR libraries read)."""
+    if rtype == "DeviceRequest":
+        return _device_request(rid, coding, ago, shape)
+    if rtype == "Coverage":
+        return {
+            "resourceType": "Coverage",
+            "id": rid,
+            "status": "cancelled" if shape == 3 else "active",
+            "subscriberId": f"M-{shape}{rid[-1]}",
+            "beneficiary": PATIENT_REF,
+            "payor": [{"reference": "Organization/payer-1"}],
+        }
+    if rtype == "Practitioner":
+        return {
+            "resourceType": "Practitioner",
+            "id": f"dr-{rid[-1]}",
+            "name": [{"family": f"Smith{shape}", "given": ["Ann", "B"]}],
+            "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": f"99900{shape}"}],
+        }
+    kind = next((k for k, t in ORDER_TYPES.items() if t == rtype), None)
+    if kind is None:
+        return {"resourceType": rtype, "id": rid, "subject": PATIENT_REF}
+    res = order(kind, coding["system"], coding["code"], shape, now)
+    res["id"] = rid
+    res["status"] = "revoked" if shape == 3 else "active"
+    res["authoredOn"] = _iso(ago)
+    res["requester"] = {"reference": f"Practitioner/dr-{rid[-1]}"}
+    return res
+
+
 def _codings(topic: _Topic, vs_name: str | None) -> list[dict[str, str]]:
     if vs_name is not None:
         return topic.valuesets.get(topic.vs_urls.get(vs_name, ""), [])
@@ -305,8 +351,8 @@ def records_for(
                 yield _observation(rid, coding, ago, shape, _vs_key(topic, vs_name))
             elif rtype == "Encounter":
                 yield _encounter(f"enc-{n}", ago, shape)
-            elif rtype == "DeviceRequest":
-                yield _device_request(rid, coding, ago, shape)
+            else:
+                yield _other(rtype, rid, coding, ago, shape, now)
 
 
 def _vs_key(topic: _Topic, vs_name: str | None) -> str:
@@ -324,18 +370,29 @@ RECORD_VARIANTS: list[tuple[str, int, str, int, list[int]]] = [
 ]
 
 
-def topic_scenarios(folder: Path, now: datetime) -> list[Scenario]:
-    """Scenarios for one topic: record variants crossed with three order-code picks."""
-    topic = _topic(folder)
+def topic_scenarios(
+    folder: Path, now: datetime, library_folders: Sequence[Path] = ()
+) -> list[Scenario]:
+    """Scenarios for one topic: record variants crossed with three order-code picks.
+
+    The order goes in as a parameter when the library declares one (rule libraries), else
+    into the record (DTR prepopulation libraries retrieve it).
+    """
+    topic = _topic(folder, library_folders)
     picks = sorted({0, len(topic.codes) // 2, len(topic.codes) - 1})
     scenarios = []
     for name, age, state, variant, days in RECORD_VARIANTS:
         records = [patient(age, now, state), *records_for(topic, variant, days, now)]
         for pick in picks:
             system, code = topic.codes[pick]
-            kinds = topic.orders[pick % len(topic.orders) :][:1]
-            params = {kind: order(kind, system, code, pick, now) for kind in kinds}
-            scenarios.append(Scenario(f"{name}/{code}", records, params, now))
+            kinds = topic.order_kinds[pick % len(topic.order_kinds) :][:1]
+            orders = {kind: order(kind, system, code, pick, now) for kind in kinds}
+            if topic.orders:
+                params = {k: v for k, v in orders.items() if k in topic.orders}
+                scenarios.append(Scenario(f"{name}/{code}", records, params, now))
+            else:
+                on_file = [*records, *orders.values()]
+                scenarios.append(Scenario(f"{name}/{code}", on_file, {}, now))
     unrelated = {k: order(k, "http://example.org/codes", "NOPE", 0, now) for k in topic.orders}
     scenarios.append(Scenario("unrelated-order", [patient(40, now, "CA")], unrelated, now))
     scenarios.append(Scenario("no-order", [patient(40, now, "CA")], {}, now))

@@ -27,7 +27,11 @@ def _contains(container: Any, value: Any, base: im.Cmp) -> bool | None:
             return im.includes(container, value, base)
         return im.contains_point(container, value, base)
     if value is None:
-        return None
+        # CQL §9.14 In/Contains on lists with a null element (as the conformance suite
+        # reads it): true when the list holds a null, false when it is empty, else unknown.
+        if any(item is None for item in container):
+            return True
+        return False if not container else None
     return member(value, container)
 
 
