@@ -178,7 +178,9 @@ def test_invalid_interval_is_an_error() -> None:
         ({"type": "First", "source": lst()}, None),
         ({"type": "Last", "source": lst(1, 2)}, 2),
         (op("Exists", lst(None)), False),
-        (op("In", lit(None), lst(1, None)), None),
+        (op("In", lit(None), lst(1, None)), True),  # suite: In/InNullAnd1Null
+        (op("In", lit(None), lst()), False),  # suite: In/InNullEmpty
+        (op("In", lit(None), lst(1, 2)), None),  # suite: IncludedIn/IncludedInNullLeft
         (op("ProperContains", lst("a", "b"), lit("a")), True),
         (op("ProperContains", lst("a", None), lit("a")), None),
         (op("Includes", lst(1, 2, 3), lst(3, 1)), True),
