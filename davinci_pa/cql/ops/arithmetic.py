@@ -11,7 +11,7 @@ from collections.abc import Callable
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from davinci_pa.cql.compiler import NodeCompiler, call, node, operator
+from davinci_pa.cql.compiler import BUILDERS, NodeCompiler, call, node, operator
 from davinci_pa.cql.runtime import CqlRuntimeError, Fn
 from davinci_pa.cql.types import split_qname
 from davinci_pa.cql.values.bounds import PointOverflow, predecessor, successor
@@ -138,6 +138,28 @@ def _to_int(value: Decimal) -> int:
 
 _unary("Negate", lambda a: -a)
 _unary("Abs", abs)
+_negate_value = BUILDERS["Negate"]
+_NEGATED_MINIMUMS = {"Integer": "2147483648", "Long": "9223372036854775808"}
+
+
+@node("Negate")
+def negate(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
+    """``-x`` (CQL §16.13 Negate).
+
+    ``-2147483648`` (and Long's minimum) arrives as the negation of a literal one past the
+    maximum; it is folded to the minimum instead of failing as an out-of-range literal.
+    """
+    operand = elm.get("operand")
+    if isinstance(operand, list) and len(operand) == 1:
+        operand = operand[0]
+    if isinstance(operand, dict) and operand.get("type") == "Literal":
+        kind = split_qname(operand.get("valueType", ""))[1]
+        if _NEGATED_MINIMUMS.get(kind) == operand.get("value"):
+            minimum = -int(operand["value"])
+            return lambda c: minimum
+    return _negate_value(comp, elm)
+
+
 _unary(
     "Ceiling", lambda a: a if isinstance(a, int) else _to_int(a.to_integral_value("ROUND_CEILING"))
 )
