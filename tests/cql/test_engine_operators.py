@@ -103,6 +103,7 @@ def test_three_valued_logic(expression: dict[str, Any], expected: Any) -> None:
         (op("Modulo", lit(-7), lit(2)), -1),
         (op("Power", lit(2), lit(-1)), D("0.5")),
         (op("Negate", lit(5)), -5),
+        (op("Negate", lit(2147483648)), -2147483648),  # minimum Integer, folded
         ({"type": "Round", "operand": lit(D("-0.5"))}, D("-1")),
         ({"type": "Round", "operand": lit(D("3.14159")), "precision": lit(2)}, D("3.14")),
         (op("Ceiling", lit(D("1.1"))), 2),
