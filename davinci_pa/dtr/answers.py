@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from davinci_pa.dtr.vocabulary import walk_items
+from davinci_pa.dtr.vocabulary import answers_of, walk_items
 
 ANSWER_TYPES: dict[str, tuple[str, ...]] = {
     "boolean": ("valueBoolean",),
@@ -38,7 +38,7 @@ def answers_by_link(items: Any) -> dict[str, list[dict[str, Any]]]:
     """Map each linkId in a response tree to its answers."""
     found: dict[str, list[dict[str, Any]]] = {}
     for item, _ in walk_items(items):
-        answers = [a for a in item.get("answer") or [] if isinstance(a, dict)]
+        answers = answers_of(item)
         if answers:
             found.setdefault(str(item.get("linkId")), []).extend(answers)
     return found

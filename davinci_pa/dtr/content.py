@@ -25,6 +25,7 @@ from davinci_pa.dtr.vocabulary import (
     ADAPTIVE,
     ASSEMBLE_EXPECTATION,
     STD_QUESTIONNAIRE,
+    canonical_of,
     extensions,
     split_canonical,
 )
@@ -142,14 +143,15 @@ class DtrContent:
                 roots.append(questionnaire)
         for root in roots:
             definition = assemble(root, modules)
-            canonical = f"{definition['url']}|{definition['version']}"
-            if extensions(definition, ADAPTIVE):
-                self.definitions[canonical] = definition
-                self._index["Questionnaire"].add(package_form(definition))
-            else:
+            if not extensions(definition, ADAPTIVE):
                 definition["meta"] = {"profile": [STD_QUESTIONNAIRE]}
-                self.definitions[canonical] = definition
-                self._index["Questionnaire"].add(definition)
+            self.add_questionnaire(definition)
+
+    def add_questionnaire(self, definition: Resource) -> None:
+        """Serve an assembled form; an adaptive one is served as its package form."""
+        self.definitions[canonical_of(definition)] = definition
+        served = package_form(definition) if extensions(definition, ADAPTIVE) else definition
+        self._index["Questionnaire"].add(served)
 
     # -- lookup -------------------------------------------------------------------------
 
@@ -173,7 +175,7 @@ class DtrContent:
         served = self.find("Questionnaire", canonical)
         if served is None:
             return None
-        return self.definitions.get(f"{served.get('url')}|{served.get('version')}")
+        return self.definitions.get(canonical_of(served))
 
 
 def _is_questionnaire(data: dict[str, Any]) -> bool:

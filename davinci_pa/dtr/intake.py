@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from davinci_pa.dtr.answers import ANSWER_TYPES, answer_value, answers_by_link, enabled
-from davinci_pa.dtr.vocabulary import ORIGIN, ORIGIN_SOURCES, extensions, walk_items
+from davinci_pa.dtr.vocabulary import ORIGIN, ORIGIN_SOURCES, answers_of, extensions, walk_items
 from davinci_pa.types import Resource
 
 AUTO = frozenset({"auto", "auto-client", "auto-server"})
@@ -24,7 +24,7 @@ def origin_problems(response: Resource) -> list[str]:
     """Answers without a valid information-origin extension (form-independent check)."""
     problems = []
     for item, _ in walk_items(response.get("item")):
-        for index, answer in enumerate(item.get("answer") or []):
+        for index, answer in enumerate(answers_of(item)):
             source = _source(answer)
             where = f"item {item.get('linkId')} answer[{index}]"
             if source is None:
@@ -68,17 +68,18 @@ def validate_response(
     """Return every problem of ``response`` against ``questionnaire`` (empty when valid)."""
     problems = origin_problems(response)
     definitions = {i["linkId"]: i for i, _ in walk_items(questionnaire.get("item"))}
-    answers = answers_by_link(response.get("item"))
-    enabled_links = {i["linkId"] for i in _enabled_items(questionnaire.get("item", []), answers)}
+    given = answers_by_link(response.get("item"))
+    enabled_links = {i["linkId"] for i in _enabled_items(questionnaire.get("item", []), given)}
     for item, _ in walk_items(response.get("item")):
         link = str(item.get("linkId"))
         definition = definitions.get(link)
         if definition is None:
             problems.append(f"item {link} is not in the questionnaire")
             continue
-        if item.get("answer") and link not in enabled_links:
+        answers = answers_of(item)
+        if answers and link not in enabled_links:
             problems.append(f"item {link} is answered but disabled by its enableWhen")
-        problems.extend(_answer_problems(definition, item.get("answer") or []))
+        problems.extend(_answer_problems(definition, answers))
     if response.get("status") == "completed":
         problems.extend(required_problems(questionnaire, response))
     if prepopulated is not None:
@@ -86,14 +87,14 @@ def validate_response(
     return problems
 
 
-def _answer_problems(definition: Mapping[str, Any], answers: list[Any]) -> list[str]:
+def _answer_problems(definition: Mapping[str, Any], answers: list[dict[str, Any]]) -> list[str]:
     link = definition["linkId"]
     allowed = ANSWER_TYPES.get(str(definition.get("type")), ())
     problems = []
     if len(answers) > 1 and not definition.get("repeats"):
         problems.append(f"item {link} does not repeat but has {len(answers)} answers")
     for answer in answers:
-        value = answer_value(answer) if isinstance(answer, dict) else None
+        value = answer_value(answer)
         if value is None or value[0] not in allowed:
             kind = value[0] if value else "no value"
             problems.append(f"item {link} ({definition.get('type')}) cannot take {kind}")

@@ -120,9 +120,28 @@ def _resource(
         kinds = ", ".join(sorted(expected))
         problems.append(f"{where}: needs a resource of type {kinds}")
         return None
-    issues = [i for i in validate_structure(resource) if i.severity == "error"]
-    problems.extend(f"{where}: {i.path}: {i.message}" for i in issues)
+    issues = structure_problems(resource)
+    problems.extend(f"{where}: {issue}" for issue in issues)
     return None if issues else resource
+
+
+def structure_problems(resource: Resource) -> list[str]:
+    """Where a resource does not parse as FHIR R4 (wrong JSON shapes, unknown elements)."""
+    return [f"{i.path}: {i.message}" for i in validate_structure(resource) if i.severity == "error"]
+
+
+def checked_response(resource: Any, operation: str) -> Resource:
+    """Return ``resource`` if it is a QuestionnaireResponse that parses as FHIR R4.
+
+    Raises:
+        DtrRequestError: another resource, or the defects that keep it from parsing (400).
+    """
+    if not isinstance(resource, dict) or resource.get("resourceType") != "QuestionnaireResponse":
+        raise DtrRequestError(f"{operation} expects a QuestionnaireResponse")
+    problems = structure_problems(resource)
+    if problems:
+        raise DtrRequestError(f"{operation}: the QuestionnaireResponse is not valid R4", problems)
+    return resource
 
 
 def _instant(value: Any, where: str, problems: list[str]) -> datetime | None:
@@ -157,18 +176,15 @@ def parse_next_question(body: Any) -> Resource:
     """Return the QuestionnaireResponse of a ``$next-question`` call (bare or in Parameters).
 
     Raises:
-        DtrRequestError: no QuestionnaireResponse could be found (HTTP 400, ``spec-147``).
+        DtrRequestError: no well-formed QuestionnaireResponse was sent (HTTP 400, ``spec-147``).
     """
     if isinstance(body, dict) and body.get("resourceType") == "QuestionnaireResponse":
-        return body
+        return checked_response(body, "$next-question")
     parameters = _parameters(body, "$next-question")
     found = [p.get("resource") for p in parameters if p.get("name") == "questionnaire-response"]
-    if len(found) != 1 or not isinstance(found[0], dict):
+    if len(found) != 1:
         raise DtrRequestError("$next-question needs exactly one 'questionnaire-response' parameter")
-    response = found[0]
-    if response.get("resourceType") != "QuestionnaireResponse":
-        raise DtrRequestError("'questionnaire-response' must hold a QuestionnaireResponse")
-    return response
+    return checked_response(found[0], "$next-question 'questionnaire-response'")
 
 
 def parse_log_errors(body: Any) -> tuple[list[str], list[Resource]]:

@@ -21,7 +21,12 @@ from davinci_pa.dtr.content import DtrContent, shipped_questionnaires
 from davinci_pa.dtr.errors import DtrRequestError
 from davinci_pa.dtr.intake import origin_problems, required_problems, validate_response
 from davinci_pa.dtr.package import PackageBuilder
-from davinci_pa.dtr.params import parse_log_errors, parse_next_question, parse_package_request
+from davinci_pa.dtr.params import (
+    parse_log_errors,
+    parse_next_question,
+    parse_package_request,
+    structure_problems,
+)
 from davinci_pa.dtr.prepopulate import PrepopulationContext, Prepopulator
 from davinci_pa.dtr.selection import AssertionSource, select
 from davinci_pa.dtr.vocabulary import (
@@ -136,7 +141,8 @@ class DtrService:
         return response
 
     def _adaptive_definition(self, form: Resource) -> Resource:
-        for canonical in [*(form.get("derivedFrom") or []), form.get("url")]:
+        derived = form.get("derivedFrom")
+        for canonical in [*(derived if isinstance(derived, list) else []), form.get("url")]:
             if isinstance(canonical, str):
                 definition = self.content.definition(canonical)
                 if definition is not None:
@@ -217,14 +223,15 @@ class DtrService:
             DtrRequestError: not a QuestionnaireResponse, unknown form, or invalid answers.
         """
         if not isinstance(body, dict) or body.get("resourceType") != "QuestionnaireResponse":
-            raise DtrRequestError("expected a QuestionnaireResponse")
+            raise DtrRequestError("QuestionnaireResponse intake expects a QuestionnaireResponse")
         response = copy.deepcopy(body)
         form = self._form_of(response)
         draft = None
-        if self.records is not None and response.get("id"):
-            draft = self.records.latest(str(response["id"]), kind="draft")
+        if self.records is not None and isinstance(response.get("id"), str):
+            draft = self.records.latest(response["id"], kind="draft")
         prepopulated = dict(draft.resource) if draft is not None else None
-        problems = validate_response(response, form, prepopulated=prepopulated)
+        problems = structure_problems(response)
+        problems += validate_response(response, form, prepopulated=prepopulated)
         if not response.get("subject"):
             problems.append("subject is required")
         if problems:
@@ -260,9 +267,10 @@ class DtrService:
 
 def _contained_form(response: Resource) -> Resource:
     reference = str(response.get("questionnaire", ""))
+    resources = response.get("contained")
     contained = [
         c
-        for c in response.get("contained") or []
+        for c in (resources if isinstance(resources, list) else [])
         if isinstance(c, dict) and c.get("resourceType") == "Questionnaire"
     ]
     if not reference.startswith("#") or len(contained) != 1:

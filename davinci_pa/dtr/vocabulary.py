@@ -85,9 +85,14 @@ def walk_items(items: Any, depth: int = 0) -> Iterator[tuple[dict[str, Any], int
         if isinstance(item, dict):
             yield item, depth
             yield from walk_items(item.get("item"), depth + 1)
-            for answer in item.get("answer") or []:
-                if isinstance(answer, dict):
-                    yield from walk_items(answer.get("item"), depth + 1)
+            for answer in answers_of(item):
+                yield from walk_items(answer.get("item"), depth + 1)
+
+
+def answers_of(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answers of a QuestionnaireResponse item (malformed entries are skipped)."""
+    answers = item.get("answer")
+    return [a for a in answers if isinstance(a, dict)] if isinstance(answers, list) else []
 
 
 def canonical_of(resource: Resource) -> str:

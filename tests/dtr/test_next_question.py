@@ -30,7 +30,7 @@ def _draft() -> dict[str, Any]:
 
 def _answer_all(response: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Answer every question of the contained form (given values, else a typed default)."""
-    defaults = {
+    defaults: dict[str, dict[str, Any]] = {
         "boolean": {"valueBoolean": True},
         "string": {"valueString": "x"},
         "text": {"valueString": "x"},
@@ -99,7 +99,10 @@ def test_adaptive_walk_adds_the_pages_the_answers_call_for(
 
 
 def test_responses_keep_cql_prepopulation_and_validate_as_sdc_shapes() -> None:
-    values = {"indication.reason": {"valueCoding": OA}, "indication.bmi": {"valueDecimal": 25}}
+    values: dict[str, dict[str, Any]] = {
+        "indication.reason": {"valueCoding": OA},
+        "indication.bmi": {"valueDecimal": 25},
+    }
     response = service().next_question(_answer_all(_draft(), values))
     form = response["contained"][0]
     assert any(e["url"].endswith("cqf-library") for e in form["extension"])
@@ -110,7 +113,10 @@ def test_responses_keep_cql_prepopulation_and_validate_as_sdc_shapes() -> None:
 
 
 def test_parameters_form_and_bare_form_give_the_same_answer() -> None:
-    values = {"indication.reason": {"valueCoding": OA}, "indication.bmi": {"valueDecimal": 25}}
+    values: dict[str, dict[str, Any]] = {
+        "indication.reason": {"valueCoding": OA},
+        "indication.bmi": {"valueDecimal": 25},
+    }
     response = _answer_all(_draft(), values)
     wrapped = {
         "resourceType": "Parameters",

@@ -91,7 +91,7 @@ def _answers(topic: str, record: list[dict[str, Any]]) -> dict[str, list[Any]]:
         form, record, PrepopulationContext(patient_id="p1", now=NOW)
     )
     assert result.problems == ()
-    found = {}
+    found: dict[str, list[Any]] = {}
     for item, _ in walk_items(result.response["item"]):
         for answer in item.get("answer", []):
             origin = answer["extension"][0]["extension"][0]
