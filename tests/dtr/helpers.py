@@ -6,6 +6,7 @@ import copy
 from functools import lru_cache
 from typing import Any
 
+from davinci_pa.dtr.answers import answers_by_link
 from davinci_pa.dtr.service import DtrService, shipped_content
 from davinci_pa.fhir.validation import Validator
 from davinci_pa.rules.loader import load_rule_pack
@@ -108,3 +109,38 @@ def answer(value: dict[str, Any], source: str = "manual") -> dict[str, Any]:
             }
         )
     return {**value, "extension": [origin]}
+
+
+TYPED = {
+    "boolean": {"valueBoolean": True},
+    "string": {"valueString": "Jane Clinician"},
+    "text": {"valueString": "seen in clinic"},
+    "date": {"valueDate": "2026-01-02"},
+    "decimal": {"valueDecimal": 80.5},
+    "integer": {"valueInteger": 3},
+}
+
+
+def complete(draft: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
+    """The draft with every required question it leaves empty answered by hand, completed."""
+    response = copy.deepcopy(draft)
+    response["item"] = _filled(form["item"], answers_by_link(draft.get("item")))
+    response["status"] = "completed"
+    return response
+
+
+def _filled(items: list[dict[str, Any]], given: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    filled = []
+    for item in items:
+        entry: dict[str, Any] = {"linkId": item["linkId"]}
+        if item["type"] == "group":
+            entry["item"] = _filled(item.get("item", []), given)
+        elif item["linkId"] in given:
+            entry["answer"] = given[item["linkId"]]
+        elif item.get("required"):
+            options = item.get("answerOption") or []
+            value = {"valueCoding": options[0]["valueCoding"]} if options else TYPED[item["type"]]
+            entry["answer"] = [answer(value)]
+        if entry.get("item") or entry.get("answer"):
+            filled.append(entry)
+    return filled
