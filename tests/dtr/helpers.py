@@ -111,7 +111,7 @@ def answer(value: dict[str, Any], source: str = "manual") -> dict[str, Any]:
     return {**value, "extension": [origin]}
 
 
-TYPED = {
+TYPED: dict[str, dict[str, Any]] = {
     "boolean": {"valueBoolean": True},
     "string": {"valueString": "Jane Clinician"},
     "text": {"valueString": "seen in clinic"},
