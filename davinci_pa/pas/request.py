@@ -47,6 +47,8 @@ class PasRequest:
         base = _base(str(entries[0].get("fullUrl", ""))) if entries else ""
         request = cls(obj(body), claim, index, base)
         if not problems:
+            problems.extend(json_shape_problems(request.bundle, "Bundle"))
+        if not problems:
             problems.extend(request._reference_problems())
             problems.extend(_sequence_problems(claim))
         if problems:
@@ -81,6 +83,34 @@ class PasRequest:
             if self.resolve(ref) is None:
                 problems.append(f"{path}: '{ref}' does not resolve to an entry (PAS spec-13)")
         return problems
+
+
+def json_shape_problems(value: Any, path: str, limit: int = 20) -> list[str]:
+    """FHIR JSON rules every element obeys (R4 §JSON representation; Extension.url 1..1).
+
+    No ``null`` values, no empty objects or arrays, and every ``extension`` and
+    ``modifierExtension`` an array of objects with a string ``url``.
+    """
+    problems: list[str] = []
+    pending: list[tuple[str, Any]] = [(path, value)]
+    while pending and len(problems) < limit:
+        where, node = pending.pop()
+        if node is None or node == {} or node == []:
+            problems.append(f"{where}: FHIR JSON has no null values, empty objects or arrays")
+        elif isinstance(node, dict):
+            for key in ("extension", "modifierExtension"):
+                if key in node and not _extensions(node[key]):
+                    problems.append(f"{where}.{key}: must be an array of objects with a 'url'")
+            pending.extend((f"{where}.{key}", child) for key, child in node.items())
+        elif isinstance(node, list):
+            pending.extend((f"{where}[{n}]", child) for n, child in enumerate(node))
+    return problems
+
+
+def _extensions(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(e, dict) and isinstance(e.get("url"), str) for e in value
+    )
 
 
 def _bundle_problems(body: Any) -> list[str]:

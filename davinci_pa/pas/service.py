@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from davinci_pa.errors import PayerNotServed, ResourceNotFound
 from davinci_pa.fhir.json import obj, objects
+from davinci_pa.fhir.validation.structural import validate_structure
 from davinci_pa.pas import deadlines
 from davinci_pa.pas import vocabulary as v
 from davinci_pa.pas.decisions import ItemDecider, ItemDecision, is_urgent, match_payer
@@ -54,7 +55,10 @@ _T = TypeVar("_T")
 
 
 class BundleValidator(Protocol):
-    """Profile validation (``davinci_pa.fhir.validation.Validator`` fits)."""
+    """Profile validation (``davinci_pa.fhir.validation.Validator`` fits).
+
+    The service checks R4 structure itself, so build the validator with ``structural=False``.
+    """
 
     def validate(self, resource: dict[str, Any]) -> list[Any]:
         """Return the issues found (objects with severity, path, message)."""
@@ -118,6 +122,12 @@ class PasService:
         return response
 
     def _validate(self, bundle: Resource) -> None:
+        """R4 structure first (fhir.resources R4B), then the PAS profiles when configured."""
+        structure = [f"{i.path}: {i.message}" for i in validate_structure(bundle)]
+        if structure:
+            raise InvalidPasBundle(
+                "the Bundle is not valid FHIR R4", details={"problems": structure[:50]}
+            )
         if self._validator is None:
             return
         ignored = self.options.ignored_validation_systems

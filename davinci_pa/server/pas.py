@@ -57,7 +57,8 @@ def _validator(packages: str | None) -> Any:
         return None
     from davinci_pa.fhir.validation import Validator
 
-    return Validator.from_packages([Path(p.strip()) for p in packages.split(",") if p.strip()])
+    sources = [Path(p.strip()) for p in packages.split(",") if p.strip()]
+    return Validator.from_packages(sources, structural=False)  # PasService checks structure
 
 
 def _deliver_forever(notifier: Notifier, interval: float) -> None:
