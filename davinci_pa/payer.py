@@ -59,6 +59,7 @@ class Payer:
         clock: current time, for decisions and records.
         new_id: identifier factory for assertion ids, card and suggestion uuids.
         gatherer: fetches data the EHR did not prefetch; built from ``options`` by default.
+        dtr_version: the DTR package shape for clients that declare none (``2.2``, ``2.0.1``).
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class Payer:
         gatherer: DataGatherer | None = None,
         pas_options: PasOptions | None = None,
         auth: AuthService | None = None,
+        dtr_version: str = "2.2",
     ) -> None:
         self.options = options or PayerOptions()
         self.rules = rules
@@ -101,6 +103,7 @@ class Payer:
             rules=rules.pack,
             database=database,
             assertions=self.crd_records,
+            default_version=dtr_version,
             clock=clock,
             new_id=new_id,
         )

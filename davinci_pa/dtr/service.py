@@ -36,7 +36,7 @@ from davinci_pa.dtr.vocabulary import (
     canonical_of,
     extensions,
 )
-from davinci_pa.errors import ResourceNotFound
+from davinci_pa.errors import ConfigurationError, ResourceNotFound
 from davinci_pa.rules.model import RulePack
 from davinci_pa.store.clock import Clock, utc_now
 from davinci_pa.store.database import Database
@@ -71,6 +71,11 @@ class DtrService:
         self.rules = rules
         self.records = records
         self.assertions = assertions
+        if default_version not in VERSIONS:
+            known = ", ".join(sorted(VERSIONS))
+            raise ConfigurationError(
+                f"unknown DTR version {default_version!r} (use one of {known})"
+            )
         self.default_version = VERSIONS[default_version]
         self.prepopulator = Prepopulator(content, clock=clock)
         self._builder = PackageBuilder(content, self.prepopulator, clock=clock, new_id=new_id)
@@ -368,6 +373,7 @@ def payer_dtr(
     rules: RulePack,
     database: Database,
     assertions: AssertionSource,
+    default_version: str = "2.2",
     clock: Clock = utc_now,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> DtrService:
@@ -377,6 +383,7 @@ def payer_dtr(
         rules=rules,
         records=DtrRecords(database, clock=clock),
         assertions=assertions,
+        default_version=default_version,
         clock=clock,
         new_id=new_id,
     )

@@ -68,6 +68,7 @@ def build_payer(settings: ServerSettings) -> Payer:
         database=database,
         trusted_issuers=settings.load_trusted_issuers(),
         options=options,
+        dtr_version=settings.dtr_version,
     )
 
 

@@ -17,6 +17,7 @@
 | ``DAVINCI_PA_PAS_DEFAULT_PAYER`` | payer id for Claims whose insurer matches no payer of the rule pack |
 | ``DAVINCI_PA_IG_PACKAGES`` | comma-separated PAS IG packages (``.tgz`` or folders) for profile validation at ``$submit`` |
 | ``DAVINCI_PA_PAS_DELIVERY_SECONDS`` | how often each worker delivers queued notifications (default 2; ``0`` disables) |
+| ``DAVINCI_PA_DTR_VERSION`` | DTR ``$questionnaire-package`` shape when a client declares none (``2.2`` or ``2.0.1``) |
 """  # noqa: E501
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class ServerSettings:
     pas_default_payer: str | None = None
     ig_packages: str | None = None
     pas_delivery_seconds: str | None = None
+    # -- DTR (see davinci_pa/server/dtr.py) --
+    dtr_version: str = "2.2"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: Any) -> ServerSettings:

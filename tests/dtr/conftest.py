@@ -62,18 +62,20 @@ class DtrApp:
         return self.client.get(path, headers={"Authorization": f"Bearer {self.token(scope)}"})
 
 
-def make_app(folder: Path, database_url: str | None = None) -> DtrApp:
-    """An app whose client registry holds one ES384 client, ``dtr-app``."""
+def make_app(folder: Path, **settings: Any) -> DtrApp:
+    """An app whose client registry holds one ES384 client, ``dtr-app`` (``settings`` add)."""
     key = private_jwk("ES384", "dtr-1")
     clients = folder / "clients.json"
     clients.write_text(json.dumps({"dtr-app": {"jwks": {"keys": [public_of(key)]}}}))
-    settings = ServerSettings(
-        database_url=database_url or f"sqlite:///{folder / 'dtr.sqlite3'}",
-        clients=str(clients),
-        public_base_url=BASE,
-        pas_delivery_seconds="0",
+    app = create_app(
+        ServerSettings(
+            database_url=f"sqlite:///{folder / 'dtr.sqlite3'}",
+            clients=str(clients),
+            public_base_url=BASE,
+            pas_delivery_seconds="0",
+            **settings,
+        )
     )
-    app = create_app(settings)
     return DtrApp(app.test_client(), app.extensions["davinci_pa.payer"], key)
 
 
