@@ -79,6 +79,7 @@ class DtrContent:
         self._index = {kind: _Index() for kind in KINDS}
         self.definitions: dict[str, Resource] = {}
         self.repository = LibraryRepository()
+        self._library_names: dict[str, str] = {}
         self.terminology = LocalTerminology()
 
     @classmethod
@@ -124,7 +125,15 @@ class DtrContent:
                 base=self.base,
                 valueset_version=self._valueset_version,
             )
-            self._index["Library"].add(library)
+            self._add_library(library)
+
+    def _add_library(self, library: Resource) -> None:
+        """Index a Library; a name may denote one Library only (DTR clients key on names)."""
+        name, canonical = str(library.get("name")), canonical_of(library)
+        known = self._library_names.setdefault(name, canonical)
+        if known != canonical:
+            raise ConfigurationError(f"two Libraries are named {name}: {known} and {canonical}")
+        self._index["Library"].add(library)
 
     def _valueset_version(self, url: str) -> str | None:
         found = self._index["ValueSet"].find(url)

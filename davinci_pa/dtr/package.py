@@ -2,7 +2,8 @@
 
 DTR 2.2 §Questionnaire Package Operation: the Questionnaire first (``oper-12``), every
 Library it needs through ``cqf-library`` and recursive ``depends-on`` with CQL and ELM
-(``oper-13``; names unique across the whole response, as the conformance kit checks), every
+(``oper-13``; a name always denotes the same Library, so bundles sharing one repeat it
+unchanged; see docs/dtr.md on the conformance kit's response-wide name check), every
 ValueSet referenced, expanded when under 40 codes (``oper-14``, ``oper-15``; larger ones are
 sent by definition), version-specific references (``oper-16``) and one draft
 QuestionnaireResponse with subject and context extensions (``oper-18``, ``spec-122``), here
@@ -65,12 +66,11 @@ class PackageBuilder:
         *,
         version: DtrVersion,
         doc_purpose: list[str],
-        sent_libraries: set[str],
     ) -> tuple[Resource, Resource]:
         """Return (Bundle, draft QuestionnaireResponse) for one served Questionnaire."""
         now = self._clock()
         definition = self.content.definition(canonical_of(served)) or served
-        libraries = self._libraries(served, sent_libraries)
+        libraries = self._libraries(served)
         valuesets = self._valuesets(definition, libraries)
         draft = self._draft(served, definition, request, order, version, doc_purpose, now)
         entries = [served, *libraries, *valuesets]
@@ -88,9 +88,11 @@ class PackageBuilder:
         }
         return bundle, draft
 
-    def _libraries(self, served: Resource, sent: set[str]) -> list[Resource]:
+    def _libraries(self, served: Resource) -> list[Resource]:
+        """Every Library the form needs, dependencies included, each once (``oper-12``)."""
         pending = [str(e.get("valueCanonical")) for e in extensions(served, CQF_LIBRARY)]
         found: list[Resource] = []
+        sent: set[str] = set()
         while pending:
             library = self.content.find("Library", pending.pop(0))
             if library is None or library["name"] in sent:

@@ -93,7 +93,6 @@ class DtrService:
         parameters: list[dict[str, Any]] = []
         notes = list(selection.notes)
         drafts: list[ResponseRecord] = []
-        sent: set[str] = set()
         for canonical, order in selection.forms:
             served = self.content.find("Questionnaire", canonical)
             if served is None:
@@ -108,7 +107,6 @@ class DtrService:
                 order,
                 version=shape,
                 doc_purpose=selection.doc_purpose,
-                sent_libraries=sent,
             )
             parameters.append({"name": shape.bundle_parameter, "resource": bundle})
             assertion = selection.assertion.assertion_id if selection.assertion else None

@@ -111,20 +111,40 @@ def test_references_are_version_specific() -> None:
                 assert "|" in chunk.split('"', 1)[0], chunk[:80]
 
 
-def test_libraries_are_unique_across_bundles_of_one_response() -> None:
-    body = package_request(device_order("E0424"), device_order("E0601", "o2"))
-    output = service().questionnaire_package(body)
-    found = bundles(output)
-    assert len(found) == 2
-    names = [
-        e["resource"]["name"]
-        for b in found
-        for e in b["entry"]
+def _libraries(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        e["resource"]["name"]: e["resource"]
+        for e in bundle["entry"]
         if e["resource"]["resourceType"] == "Library"
-    ]
-    assert len(names) == len(set(names))
-    assert "FHIRHelpers" in names
-    _kit_checks(output)
+    }
+
+
+def test_every_bundle_carries_the_libraries_its_form_needs() -> None:
+    """oper-12 over the kit's response-wide name check (docs/dtr.md): shared ones repeat."""
+    body = package_request(device_order("E0424"), device_order("E0601", "o2"))
+    found = bundles(service().questionnaire_package(body))
+    assert len(found) == 2
+    by_name: dict[str, str] = {}
+    for bundle in found:
+        libraries = _libraries(bundle)
+        names = [e["resource"]["name"] for e in bundle["entry"] if "name" in e["resource"]]
+        assert len(names) == len(set(names)), names
+        assert "FHIRHelpers" in libraries
+        canonicals = {f"{lib['url']}|{lib['version']}" for lib in libraries.values()}
+        questionnaire = bundle["entry"][0]["resource"]
+        needed = [
+            e["valueCanonical"] for e in questionnaire["extension"] if "cqf-library" in e["url"]
+        ]
+        needed += [
+            a["resource"]
+            for lib in libraries.values()
+            for a in lib.get("relatedArtifact", [])
+            if a["type"] == "depends-on" and "/Library/" in a["resource"]
+        ]
+        assert set(needed) <= canonicals
+        for name, library in libraries.items():
+            assert by_name.setdefault(name, library["url"]) == library["url"]
+        _kit_checks({"parameter": [{"resource": bundle}]})
 
 
 def test_large_value_sets_are_sent_without_expansion() -> None:
