@@ -115,12 +115,17 @@ class AuthService:
             ForbiddenError: the token's scopes do not allow the call (403).
         """
         grant = self.authenticate(authorization)
+        self.require(grant, resource_type, access)
+        return grant
+
+    @staticmethod
+    def require(grant: AccessGrant, resource_type: str, access: Access) -> None:
+        """Raise ForbiddenError (403) unless a scope of ``grant`` allows the call."""
         if not permits(grant.scopes, resource_type, access):
             raise ForbiddenError(
                 f"the access token's scopes do not allow {access} access to {resource_type}"
                 f" (needs e.g. system/{resource_type}.{access})"
             )
-        return grant
 
     def jwks(self) -> dict[str, Any]:
         """Our public JWK Set (for resource servers that verify our tokens themselves)."""

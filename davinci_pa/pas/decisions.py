@@ -40,6 +40,7 @@ _ORDER_CODE_FIELDS = (
 class MissingDenialReason(RequestError):
     """A denial or modification without a specific reason (CMS-0057-F requires one)."""
 
+    code = "missing-denial-reason"
     http_status = 422
     issue_type = "business-rule"
 

@@ -35,6 +35,7 @@ _FILTERS = ("orgIdentifier=", "org-identifier=")
 class InvalidSubscription(RequestError):
     """The Subscription is not one this server supports."""
 
+    code = "invalid-subscription"
     issue_type = "not-supported"
 
 

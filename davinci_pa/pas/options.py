@@ -25,6 +25,9 @@ class PasOptions:
             denials; X12 code lists are licensed, so each payer supplies its own mapping.
         ignored_validation_systems: code systems whose binding errors are not reported
             (X12 and NUBC content is licensed; the conformance kit suppresses them too).
+        profile_packages: IG packages (``.tgz`` files or folders, e.g. the PAS 2.2.1
+            package) whose profiles every ``$submit`` Bundle is validated against; empty
+            checks R4 structure and the PAS Bundle rules only.
     """
 
     default_payer: str | None = None
@@ -40,3 +43,4 @@ class PasOptions:
         "nubc.org",
         "davinci-pas/CodeSystem/PASTempCodes",
     )
+    profile_packages: tuple[str, ...] = ()

@@ -25,6 +25,8 @@ _RTYPE = re.compile(r"^[A-Z][A-Za-z]+$")
 class InvalidPasBundle(RequestError):
     """The request Bundle is not a usable PAS Bundle (PAS spec-35: 4xx + OperationOutcome)."""
 
+    code = "invalid-pas-bundle"
+
 
 @dataclass(frozen=True, slots=True)
 class PasRequest:

@@ -17,9 +17,10 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from davinci_pa.errors import PayerNotServed, ResourceNotFound
+from davinci_pa.errors import PayerNotServed, RequestError, ResourceNotFound
 from davinci_pa.fhir.json import obj, objects
 from davinci_pa.fhir.validation.structural import validate_structure
 from davinci_pa.pas import deadlines
@@ -83,7 +84,7 @@ class PasService:
         self.records = PasRecords(database, clock=clock)
         self.notifications = Notifications(database, clock=clock, new_id=new_id)
         self._decider = ItemDecider(rules, reason_codes=self.options.x12_reason_codes)
-        self._validator = validator
+        self._validator = validator or _profile_validator(self.options.profile_packages)
         self._clock = clock
         self._new_id = new_id
 
@@ -256,7 +257,7 @@ class PasService:
         items = {i.sequence: i for i in self.records.items(pa_id)}
         unknown = set(decisions) - set(items)
         if unknown:
-            raise InvalidPasBundle(f"no item with sequence {sorted(unknown)} in {pa_id}")
+            raise RequestError(f"no item with sequence {sorted(unknown)} in {pa_id}")
         merged = [
             decisions.get(seq) or ItemDecision.from_json(seq, items[seq].decision)
             for seq in sorted(items)
@@ -286,7 +287,7 @@ class PasService:
         """Extend a standard review to 14 days, recording why (CMS-0057-F)."""
         review = self.records.review(self._require(pa_id).pa_id)
         if review is None or review.closed_at is not None or not reason.strip():
-            raise InvalidPasBundle("only an open review can be extended, with a reason")
+            raise RequestError("only an open review can be extended, with a reason")
         extended = _replace(
             review,
             extended_due_at=deadlines.extended_due_at(review.queued_at, self.options),
@@ -308,6 +309,14 @@ class PasService:
         if auth is None:
             raise ResourceNotFound(f"no prior authorization {pa_id}")
         return auth
+
+
+def _profile_validator(packages: Sequence[str]) -> BundleValidator | None:
+    if not packages:
+        return None
+    from davinci_pa.fhir.validation import Validator  # loading packages is for servers only
+
+    return Validator.from_packages([Path(p) for p in packages], structural=False)
 
 
 def _dedupe_key(bundle: Resource, submitter: str | None) -> str:

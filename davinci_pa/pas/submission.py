@@ -27,6 +27,7 @@ EXT_INFO_CHANGED = v.SD + "extension-infoChanged"
 class UpdateNotAllowed(RequestError):
     """An update of a denied authorization (PAS spec-64) or of an unknown one."""
 
+    code = "pas-update-not-allowed"
     http_status = 422
     issue_type = "business-rule"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Flask, Response, g, jsonify, request
 
 from davinci_pa.config import CrdOptions, PayerOptions, SecurityOptions
+from davinci_pa.pas.options import PasOptions
 from davinci_pa.payer import Payer
 from davinci_pa.server import auth as auth_routes
 from davinci_pa.server import cds
@@ -69,6 +70,12 @@ def build_payer(settings: ServerSettings) -> Payer:
         trusted_issuers=settings.load_trusted_issuers(),
         options=options,
         dtr_version=settings.dtr_version,
+        pas_options=PasOptions(
+            default_payer=settings.pas_default_payer,
+            profile_packages=tuple(
+                p.strip() for p in (settings.ig_packages or "").split(",") if p.strip()
+            ),
+        ),
     )
 
 

@@ -1,18 +1,23 @@
-"""SMART Backend Services routes, and :func:`authorize` for FHIR routes.
+"""SMART Backend Services routes, :func:`authorize` and :func:`audited` for FHIR routes.
 
 ``POST /auth/token``, ``GET /auth/jwks`` and ``GET /fhir/.well-known/smart-configuration``.
 
 The token endpoint answers RFC 6749 error bodies; FHIR routes answer 401/403 with an
-OperationOutcome through the app's error handler.
+OperationOutcome through the app's error handler. Every token request and every audited
+route leaves an audit event, refused ones included: action, outcome (``ok`` or the error
+code), HTTP status, the authenticated client, the target and the request id; never PHI.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from davinci_pa.auth import (
     AccessGrant,
@@ -25,11 +30,15 @@ from davinci_pa.auth import (
     generate_signing_jwk,
 )
 from davinci_pa.auth.scopes import Access
-from davinci_pa.errors import ConfigurationError
+from davinci_pa.auth.tokens import unverified_issuer
+from davinci_pa.errors import ConfigurationError, DavinciError
 from davinci_pa.payer import Payer
 from davinci_pa.server.settings import ServerSettings
+from davinci_pa.store.audit import AuditEvent, AuditLog
 from davinci_pa.store.pas_keys import SharedSigningKey
 from davinci_pa.store.replay import DatabaseReplayCache
+
+View = TypeVar("View", bound=Callable[..., Response])
 
 blueprint = Blueprint("smart_auth", __name__)
 _KEY = "davinci_pa.auth"
@@ -66,22 +75,70 @@ def build_auth(settings: ServerSettings, payer: Payer) -> AuthService:
 def authorize(resource_type: str, access: Access) -> AccessGrant:
     """Check the request's bearer token for ``access`` to ``resource_type`` (401/403)."""
     if current_app.extensions.get(_INSECURE):
-        return AccessGrant("anonymous", ("system/*.*",), 0, "insecure")
-    service: AuthService = current_app.extensions[_KEY]
-    return service.authorize(request.headers.get("Authorization"), resource_type, access)
+        grant = AccessGrant("anonymous", ("system/*.*",), 0, "insecure")
+    else:
+        service: AuthService = current_app.extensions[_KEY]
+        grant = service.authenticate(request.headers.get("Authorization"))
+    g.audit_actor = grant.client_id
+    AuthService.require(grant, resource_type, access)
+    return grant
+
+
+def audited(action: str) -> Callable[[View], View]:
+    """Audit every call of a view: its outcome, or the error that refused it.
+
+    The actor is the client :func:`authorize` authenticated; the target is
+    ``g.audit_target`` when the view sets one, else the first URL argument.
+    """
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def run(**kwargs: Any) -> Response:
+            target = next(iter(kwargs.values()), None)
+            try:
+                response = view(**kwargs)
+            except DavinciError as error:
+                _audit(action, error.code, error.http_status, target)
+                raise
+            except HTTPException as error:
+                _audit(action, "http-error", error.code or 500, target)
+                raise
+            outcome = g.get("audit_outcome") or "ok"
+            _audit(action, outcome, response.status_code, g.get("audit_target", target))
+            return response
+
+        return cast(View, run)
+
+    return decorate
+
+
+def _audit(action: str, outcome: str, status: int, target: Any) -> None:
+    payer: Payer = current_app.extensions["davinci_pa.payer"]
+    actor = g.get("audit_actor")
+    event = AuditEvent(
+        action, outcome, status, actor, str(target)[:200] if target else None, g.get("request_id")
+    )
+    AuditLog(payer.database).record(event)
 
 
 @blueprint.post("/auth/token")
+@audited("auth.token")
 def token() -> Response:
     """SMART Backend Services token request (form-encoded)."""
     service: AuthService = current_app.extensions[_KEY]
+    form = dict(request.form.items())
+    claimed = unverified_issuer(form.get("client_assertion", ""))
     try:
-        answer = service.token(dict(request.form.items()))
+        answer = service.token(form)
     except OAuthError as error:
+        g.audit_outcome = error.error
+        g.audit_target = f"claimed client {claimed}"[:200] if claimed else None
         response = jsonify(error.to_oauth())
         response.status_code = error.status
         response.headers["Cache-Control"] = "no-store"
         return response
+    g.audit_actor = claimed
+    g.audit_target = answer["scope"]
     response = jsonify(answer)
     response.headers["Cache-Control"] = "no-store"
     return response

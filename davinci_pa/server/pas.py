@@ -13,21 +13,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from davinci_pa.errors import RequestError
 from davinci_pa.pas import vocabulary as v
 from davinci_pa.pas.decisions import ItemDecision
 from davinci_pa.pas.delivery import Notifier
-from davinci_pa.pas.options import PasOptions
-from davinci_pa.pas.service import PasService
 from davinci_pa.payer import Payer
-from davinci_pa.server.auth import authorize
+from davinci_pa.server.auth import audited, authorize
 from davinci_pa.server.settings import ServerSettings
-from davinci_pa.store.audit import AuditEvent, AuditLog
 from davinci_pa.store.pas_outbox import Outbox
 
 log = logging.getLogger("davinci_pa.server.pas")
@@ -37,28 +33,13 @@ FHIR_JSON = "application/fhir+json"
 
 
 def install(app: Flask, settings: ServerSettings, payer: Payer) -> None:
-    """Configure the PAS service from the settings, add the routes and the delivery thread."""
-    payer.pas = PasService(
-        rules=payer.rules,
-        database=payer.database,
-        options=PasOptions(default_payer=settings.pas_default_payer),
-        validator=_validator(settings.ig_packages),
-    )
+    """Add the routes and, unless disabled, the notification delivery thread."""
     app.extensions[_KEY] = payer
     app.register_blueprint(blueprint)
     interval = float(settings.pas_delivery_seconds or 2)
     if interval > 0:
         notifier = Notifier(Outbox(payer.database), payer.pas.notifications.subscriptions)
         threading.Thread(target=_deliver_forever, args=(notifier, interval), daemon=True).start()
-
-
-def _validator(packages: str | None) -> Any:
-    if not packages:
-        return None
-    from davinci_pa.fhir.validation import Validator
-
-    sources = [Path(p.strip()) for p in packages.split(",") if p.strip()]
-    return Validator.from_packages(sources, structural=False)  # PasService checks structure
 
 
 def _deliver_forever(notifier: Notifier, interval: float) -> None:
@@ -93,40 +74,38 @@ def _fhir(body: Any, status: int = 200) -> Response:
     return response
 
 
-def _audit(action: str, actor: str, target: str | None, status: int) -> None:
-    AuditLog(_payer().database).record(AuditEvent(action, "ok", status, actor, target))
-
-
 @blueprint.post("/fhir/Claim/$submit")
+@audited("pas.submit")
 def submit() -> Response:
     """PAS ``Claim/$submit``."""
     grant = authorize("Claim", "write")
     answer = _payer().pas.submit(_body(), submitter=grant.client_id)
-    _audit("pas.submit", grant.client_id, None, 200)
+    g.audit_target = _claim_response_identifier(answer)
     return _fhir(answer)
 
 
 @blueprint.post("/fhir/Claim/$inquire")
+@audited("pas.inquire")
 def inquire() -> Response:
     """PAS ``Claim/$inquire`` (a Parameters of inquiry-response Bundles)."""
     grant = authorize("Claim", "read")
-    answer = _payer().pas.inquire(_body(), submitter=grant.client_id)
-    _audit("pas.inquire", grant.client_id, None, 200)
-    return _fhir(answer)
+    return _fhir(_payer().pas.inquire(_body(), submitter=grant.client_id))
 
 
 @blueprint.post("/fhir/Subscription")
+@audited("pas.subscription.create")
 def create_subscription() -> Response:
     """Create a PAS Subscription (answered ``requested``; a handshake follows)."""
     grant = authorize("Subscription", "write")
     created = _payer().pas.notifications.create(_body(), owner=grant.client_id)
-    _audit("pas.subscription.create", grant.client_id, created["id"], 201)
+    g.audit_target = f"Subscription/{created['id']}"
     response = _fhir(created, 201)
     response.headers["Location"] = f"Subscription/{created['id']}"
     return response
 
 
 @blueprint.get("/fhir/Subscription/<subscription_id>")
+@audited("pas.subscription.read")
 def read_subscription(subscription_id: str) -> Response:
     """Read a Subscription (its owner only)."""
     grant = authorize("Subscription", "read")
@@ -134,15 +113,16 @@ def read_subscription(subscription_id: str) -> Response:
 
 
 @blueprint.delete("/fhir/Subscription/<subscription_id>")
+@audited("pas.subscription.delete")
 def delete_subscription(subscription_id: str) -> Response:
     """Delete a Subscription (its owner only)."""
     grant = authorize("Subscription", "write")
     _payer().pas.notifications.delete(subscription_id, owner=grant.client_id)
-    _audit("pas.subscription.delete", grant.client_id, subscription_id, 204)
     return Response(status=204)
 
 
 @blueprint.post("/admin/pas/<pa_id>/decision")
+@audited("pas.decide")
 def decide(pa_id: str) -> Response:
     """A reviewer's decision: ``{"items": [{"sequence", "action", "reason"?, ...}]}``."""
     grant = authorize("ClaimResponse", "write")
@@ -151,9 +131,14 @@ def decide(pa_id: str) -> Response:
     if not isinstance(items, list) or not items:
         raise RequestError("the body must be {'items': [{'sequence': n, 'action': 'A1'}, ...]}")
     decisions = {d.sequence: d for d in (_decision(i) for i in items)}
-    answer = _payer().pas.decide(pa_id, decisions, reviewer=grant.client_id)
-    _audit("pas.decide", grant.client_id, pa_id, 200)
-    return _fhir(answer)
+    return _fhir(_payer().pas.decide(pa_id, decisions, reviewer=grant.client_id))
+
+
+def _claim_response_identifier(answer: dict[str, Any]) -> str | None:
+    """The trace number the answer echoes (no PHI): ``system|value`` of the ClaimResponse."""
+    entries = answer.get("entry") or [{}]
+    identifiers = entries[0].get("resource", {}).get("identifier") or [{}]
+    return f"{identifiers[0].get('system')}|{identifiers[0].get('value')}"
 
 
 def _decision(item: Any) -> ItemDecision:

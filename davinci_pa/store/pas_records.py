@@ -88,6 +88,7 @@ class StateChange:
 class DuplicateSubmission(StoreError):
     """The same submission was stored concurrently; read the stored answer instead."""
 
+    code = "duplicate-submission"
     http_status = 409
 
 
