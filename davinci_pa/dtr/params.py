@@ -57,7 +57,7 @@ def parse_package_request(body: Any) -> PackageRequest:
     found: dict[str, list[Any]] = {name: [] for name in PACKAGE_PARAMETERS}
     for index, param in enumerate(parameters):
         name = param.get("name")
-        if name not in PACKAGE_PARAMETERS:
+        if not isinstance(name, str) or name not in PACKAGE_PARAMETERS:
             problems.append(f"parameter[{index}]: unknown parameter {name!r}")
             continue
         value = _value(param, name, index, problems)
@@ -116,7 +116,8 @@ def _value(param: dict[str, Any], name: str, index: int, problems: list[str]) ->
 def _resource(
     resource: Any, expected: set[str] | frozenset[str], where: str, problems: list[str]
 ) -> Any:
-    if not isinstance(resource, dict) or resource.get("resourceType") not in expected:
+    kind = resource.get("resourceType") if isinstance(resource, dict) else None
+    if not isinstance(kind, str) or kind not in expected:
         kinds = ", ".join(sorted(expected))
         problems.append(f"{where}: needs a resource of type {kinds}")
         return None
