@@ -91,8 +91,10 @@ def _next_question_body(service: DtrService) -> dict[str, Any]:
             ],
         }
     )
-    draft = copy.deepcopy(package["parameter"][0]["resource"]["entry"][-1]["resource"])
-    origin = [
+    draft: dict[str, Any] = copy.deepcopy(
+        package["parameter"][0]["resource"]["entry"][-1]["resource"]
+    )
+    origin: list[dict[str, Any]] = [
         {
             "url": ORIGIN,
             "extension": [
@@ -106,7 +108,7 @@ def _next_question_body(service: DtrService) -> dict[str, Any]:
             ],
         }
     ]
-    values = {
+    values: dict[str, dict[str, Any]] = {
         "boolean": {"valueBoolean": True},
         "string": {"valueString": "x"},
         "date": {"valueDate": "2025-01-02"},
@@ -116,15 +118,16 @@ def _next_question_body(service: DtrService) -> dict[str, Any]:
     for page in draft["contained"][0]["item"]:
         answers = []
         for q in page["item"]:
-            value = (
-                values.get(q["type"]) or {"valueCoding": q["answerOption"][0]["valueCoding"]}
-                if "answerOption" in q
-                else values.get(q["type"])
-            )
             if q["linkId"] == "indication.code":
                 value = {
                     "valueCoding": {"system": "http://www.ama-assn.org/go/cpt", "code": "27447"}
                 }
+            elif "answerOption" in q:
+                value = values.get(q["type"]) or {
+                    "valueCoding": q["answerOption"][0]["valueCoding"]
+                }
+            else:
+                value = values[q["type"]]
             answers.append({"linkId": q["linkId"], "answer": [{**value, "extension": origin}]})
         draft["item"].append({"linkId": page["linkId"], "item": answers})
     return draft
@@ -172,38 +175,8 @@ def _record() -> list[dict[str, Any]]:
     ]
     for n in range(16):
         day = f"2025-05-{n + 1:02d}T08:00:00Z"
-        entries.append(
-            {
-                "resourceType": "Observation",
-                "id": f"s{n}",
-                "status": "final",
-                "subject": {"reference": "Patient/p1"},
-                "code": {"coding": [{"system": "http://loinc.org", "code": "59408-5"}]},
-                "effectiveDateTime": day,
-                "valueQuantity": {
-                    "value": 85 + n % 5,
-                    "unit": "%",
-                    "system": "http://unitsofmeasure.org",
-                    "code": "%",
-                },
-            }
-        )
-        entries.append(
-            {
-                "resourceType": "Observation",
-                "id": f"h{n}",
-                "status": "final",
-                "subject": {"reference": "Patient/p1"},
-                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
-                "effectiveDateTime": day,
-                "valueQuantity": {
-                    "value": 70 + n,
-                    "unit": "/min",
-                    "system": "http://unitsofmeasure.org",
-                    "code": "/min",
-                },
-            }
-        )
+        entries.append(_observation(f"s{n}", "59408-5", day, 85 + n % 5, "%"))
+        entries.append(_observation(f"h{n}", "8867-4", day, 70 + n, "/min"))
     for n in range(8):
         entries.append(
             {
@@ -236,6 +209,24 @@ def _record() -> list[dict[str, Any]]:
         )
     assert len(entries) == 50, len(entries)
     return entries
+
+
+def _observation(oid: str, loinc: str, day: str, value: int, unit: str) -> dict[str, Any]:
+    """A final vital-sign Observation of the synthetic patient."""
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+        "effectiveDateTime": day,
+        "valueQuantity": {
+            "value": value,
+            "unit": unit,
+            "system": "http://unitsofmeasure.org",
+            "code": unit,
+        },
+    }
 
 
 def _time(label: str, call: Callable[[], object], runs: int) -> None:

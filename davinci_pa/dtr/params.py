@@ -13,24 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from davinci_pa.cdshooks.context import ORDER_TYPES as CRD_ORDER_TYPES
 from davinci_pa.dtr.errors import DtrRequestError
 from davinci_pa.dtr.vocabulary import VERSIONS, DtrVersion
 from davinci_pa.fhir.validation.structural import validate_structure
 from davinci_pa.types import Resource
 
-ORDER_TYPES = frozenset(
-    {
-        "Appointment",
-        "Encounter",
-        "CommunicationRequest",
-        "DeviceRequest",
-        "MedicationRequest",
-        "NutritionOrder",
-        "ServiceRequest",
-        "SupplyRequest",
-        "VisionPrescription",
-    }
-)
+ORDER_TYPES = CRD_ORDER_TYPES | {
+    "Appointment",
+    "Encounter",
+    "ImmunizationRecommendation",
+    "SupplyRequest",
+}
+"""``dtr-qpackage-input-parameters`` ``order.resource`` types: CRD's orders and four more."""
 PACKAGE_PARAMETERS = frozenset({"coverage", "order", "questionnaire", "context", "changedsince"})
 
 
