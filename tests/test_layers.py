@@ -18,6 +18,7 @@ RANK = {
     "config": 0,
     "_version": 0,
     "fhir": 1,
+    "jose": 1,
     "cql": 2,
     "store": 2,
     "cdshooks": 2,

@@ -16,9 +16,10 @@ import jwt as pyjwt
 
 from davinci_pa.auth.clients import ClientRegistry, RegisteredClient
 from davinci_pa.auth.errors import OAuthError, invalid_client
-from davinci_pa.auth.jwks import JwksFetcher
-from davinci_pa.auth.keys import ALGORITHMS, find_public_key
+from davinci_pa.auth.keys import ALGORITHMS
 from davinci_pa.errors import AuthenticationError
+from davinci_pa.jose.jwks import JwksFetcher
+from davinci_pa.jose.keys import find_public_key
 
 MAX_ASSERTION_LIFETIME = 300
 """SMART: ``exp`` no more than five minutes in the future."""

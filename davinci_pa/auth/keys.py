@@ -1,8 +1,9 @@
-"""JSON Web Keys: public keys for verification and our own signing key.
+"""Our own token-signing key, and the client-assertion algorithms we accept.
 
 SMART Backend Services (SMART App Launch 2.x §Backend Services) has clients sign their
-assertions with RS384 or ES384 keys published as a JWK Set; our access tokens are ES384
-JWTs signed with a key of our own whose public half we publish the same way.
+assertions with RS384 or ES384 keys published as a JWK Set (picked with
+:func:`davinci_pa.jose.keys.find_public_key`); our access tokens are ES384 JWTs signed with a
+key of our own whose public half we publish the same way.
 """
 
 from __future__ import annotations
@@ -16,59 +17,13 @@ from functools import lru_cache
 from typing import Any
 
 import jwt as pyjwt
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from davinci_pa.errors import ConfigurationError
+from davinci_pa.jose.keys import PUBLIC_MEMBERS
 
 ALGORITHMS = ("RS384", "ES384")
 """The client-assertion algorithms SMART Backend Services requires servers to support."""
-
-_PUBLIC_MEMBERS = {"EC": ("kty", "crv", "x", "y"), "RSA": ("kty", "n", "e")}
-_CURVE_FOR = {"ES384": "P-384", "ES256": "P-256"}
-_MIN_RSA_BITS = 2048
-
-
-def find_public_key(jwks: Mapping[str, Any], kid: str, alg: str) -> Any | None:
-    """Return the verification key with ``kid`` usable for ``alg`` in a JWK Set, or None."""
-    keys = jwks.get("keys")
-    for jwk in keys if isinstance(keys, list) else ():
-        if isinstance(jwk, Mapping) and jwk.get("kid") == kid and _usable(jwk, alg):
-            key = public_key(jwk, alg)
-            if key is not None:
-                return key
-    return None
-
-
-def public_key(jwk: Mapping[str, Any], alg: str) -> Any | None:
-    """Build a public key from the public members of ``jwk``; None if unfit for ``alg``."""
-    members = _PUBLIC_MEMBERS.get(str(jwk.get("kty")))
-    if members is None or any(not isinstance(jwk.get(m), str) for m in members):
-        return None
-    if alg.startswith("ES") and jwk.get("crv") != _CURVE_FOR.get(alg):
-        return None
-    if alg.startswith("RS") and jwk.get("kty") != "RSA":
-        return None
-    return _cached_key(tuple((m, str(jwk[m])) for m in members), alg)
-
-
-@lru_cache(maxsize=256)
-def _cached_key(members: tuple[tuple[str, str], ...], alg: str) -> Any | None:
-    try:
-        key = pyjwt.PyJWK(dict(members), algorithm=alg).key
-    except (pyjwt.PyJWTError, ValueError, TypeError):
-        return None
-    if isinstance(key, rsa.RSAPublicKey) and key.key_size < _MIN_RSA_BITS:
-        return None
-    return key if isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey) else None
-
-
-def _usable(jwk: Mapping[str, Any], alg: str) -> bool:
-    ops = jwk.get("key_ops")
-    return (
-        jwk.get("alg", alg) == alg
-        and jwk.get("use", "sig") == "sig"
-        and (ops is None or (isinstance(ops, list) and "verify" in ops))
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +53,7 @@ class SigningKey:
     @property
     def public_jwk(self) -> dict[str, Any]:
         """The public half, as published in our JWK Set."""
-        public = {m: self.private_jwk[m] for m in _PUBLIC_MEMBERS["EC"]}
+        public = {m: self.private_jwk[m] for m in PUBLIC_MEMBERS["EC"]}
         return {**public, "kid": self.kid, "alg": self.alg, "use": "sig"}
 
 
@@ -116,7 +71,7 @@ def generate_signing_jwk() -> dict[str, Any]:
 
 def thumbprint(jwk: Mapping[str, Any]) -> str:
     """RFC 7638 JWK thumbprint (SHA-256, base64url) of an EC or RSA key."""
-    members = _PUBLIC_MEMBERS.get(str(jwk.get("kty")), ())
+    members = PUBLIC_MEMBERS.get(str(jwk.get("kty")), ())
     canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
     digest = hashlib.sha256(canonical.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -18,7 +18,6 @@ from typing import Any
 from davinci_pa.auth.assertion import AssertionVerifier, ReplayCache
 from davinci_pa.auth.clients import ClientRegistry
 from davinci_pa.auth.errors import OAuthError, invalid_request
-from davinci_pa.auth.jwks import HttpJwksFetcher, JwksFetcher
 from davinci_pa.auth.scopes import Access, grantable, permits
 from davinci_pa.auth.tokens import (
     AccessGrant,
@@ -28,6 +27,7 @@ from davinci_pa.auth.tokens import (
     verify_external,
 )
 from davinci_pa.errors import AuthenticationError, ForbiddenError
+from davinci_pa.jose.jwks import HttpJwksFetcher, JwksFetcher
 
 GRANT_TYPE = "client_credentials"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

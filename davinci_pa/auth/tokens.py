@@ -18,9 +18,10 @@ from typing import Any
 
 import jwt as pyjwt
 
-from davinci_pa.auth.jwks import JwksFetcher
-from davinci_pa.auth.keys import SigningKey, find_public_key
+from davinci_pa.auth.keys import SigningKey
 from davinci_pa.errors import AuthenticationError
+from davinci_pa.jose.jwks import JwksFetcher
+from davinci_pa.jose.keys import find_public_key
 
 DEFAULT_LIFETIME = 300
 """Access-token lifetime in seconds (SMART recommends no more than five minutes)."""

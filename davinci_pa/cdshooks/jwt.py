@@ -24,15 +24,14 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import jwt as pyjwt
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from davinci_pa.cdshooks.jwks import JwksFetcher, RequestsJwksFetcher
 from davinci_pa.cdshooks.replay import InMemoryReplayCache, ReplayCache
 from davinci_pa.errors import AuthenticationError, ConfigurationError
+from davinci_pa.jose.keys import find_public_key
 
 RECOMMENDED_ALGORITHMS = ("ES384", "RS384")
 """The algorithms CDS Hooks RECOMMENDS and the verifier accepts by default."""
@@ -42,10 +41,7 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 )
 """Every algorithm a deployment may opt into."""
 
-_CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
-_PUBLIC_MEMBERS = {"EC": ("kty", "crv", "x", "y"), "RSA": ("kty", "n", "e")}
 _MAX_TOKEN_BYTES = 16 * 1024
-_MIN_RSA_BITS = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +186,7 @@ class JwtVerifier:
                 raise _reject(f"jku {_clip(jku)} is not on the allowlist of this issuer")
             return self._key_from_url(jku, kid, alg)
         if issuer.jwks is not None:
-            found = _find_key(issuer.jwks, kid, alg)
+            found = find_public_key(issuer.jwks, kid, alg)
             if found is not None or issuer.jwks_url is None:
                 return _require(found, kid)
         if issuer.jwks_url is not None:
@@ -198,9 +194,9 @@ class JwtVerifier:
         raise _reject("the issuer publishes its keys via jku, but the token has no jku header")
 
     def _key_from_url(self, url: str, kid: str, alg: str) -> Any:
-        found = _find_key(self._fetcher.fetch(url), kid, alg)
+        found = find_public_key(self._fetcher.fetch(url), kid, alg)
         if found is None:  # maybe the client rotated its keys: refresh once
-            found = _find_key(self._fetcher.fetch(url, refresh=True), kid, alg)
+            found = find_public_key(self._fetcher.fetch(url, refresh=True), kid, alg)
         return _require(found, kid)
 
     def _signed_claims(self, token: str, key: Any, alg: str) -> dict[str, Any]:
@@ -262,49 +258,6 @@ def _require(key: Any, kid: str) -> Any:
     if key is None:
         raise _reject(f"no usable key with kid {_clip(kid)} in the issuer's JWK Set")
     return key
-
-
-def _find_key(jwks: Mapping[str, Any], kid: str, alg: str) -> Any:
-    """Return the public verification key for ``kid`` and ``alg``, or None."""
-    keys = jwks.get("keys")
-    for jwk in keys if isinstance(keys, list) else ():
-        if isinstance(jwk, Mapping) and jwk.get("kid") == kid and _usable(jwk, alg):
-            key = _public_key(jwk, alg)
-            if key is not None:
-                return key
-    return None
-
-
-def _usable(jwk: Mapping[str, Any], alg: str) -> bool:
-    """A JWK may verify ``alg`` tokens (its ``alg``, ``use`` and ``key_ops`` allow it)."""
-    ops = jwk.get("key_ops")
-    return (
-        jwk.get("alg", alg) == alg
-        and jwk.get("use", "sig") == "sig"
-        and (ops is None or (isinstance(ops, list) and "verify" in ops))
-    )
-
-
-def _public_key(jwk: Mapping[str, Any], alg: str) -> Any:
-    """Build the public key from the public members only; None if it does not fit ``alg``."""
-    members = _PUBLIC_MEMBERS.get(str(jwk.get("kty")))
-    if members is None or any(not isinstance(jwk.get(m), str) for m in members):
-        return None
-    if alg in _CURVES and jwk.get("crv") != _CURVES[alg]:
-        return None
-    return _key_from_members(tuple((m, jwk[m]) for m in members), alg)
-
-
-@lru_cache(maxsize=256)
-def _key_from_members(members: tuple[tuple[str, str], ...], alg: str) -> Any:
-    """Public key objects are cached: building one costs more than verifying a signature."""
-    try:
-        key = pyjwt.PyJWK(dict(members), algorithm=alg).key
-    except (pyjwt.PyJWTError, ValueError, TypeError):
-        return None
-    if isinstance(key, rsa.RSAPublicKey) and key.key_size < _MIN_RSA_BITS:
-        return None
-    return key if isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey) else None
 
 
 def sign_test_token(

@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from davinci_pa.auth import AuthService, ClientRegistry, SigningKey, TokenIssuer
-from davinci_pa.auth.jwks import HttpJwksFetcher
 from davinci_pa.auth.keys import generate_signing_jwk
+from davinci_pa.jose.jwks import HttpJwksFetcher
 
 BASE = "https://payer.example.org"
 TOKEN_URL = BASE + "/auth/token"
