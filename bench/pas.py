@@ -1,9 +1,16 @@
-"""PAS $submit benchmark, in process: p50/p99 of the 112 KB must-support Bundle.
+"""PAS $submit benchmarks: in process (p50/p99) and over HTTP (sustained submits/s).
 
     .venv/bin/python bench/pas.py [--runs 200] [--validate]
+    .venv/bin/python bench/pas.py --http [--seconds 20] [--clients 8] [--workers 4] [--validate]
 
-Each run submits the must-support Bundles with a fresh Bundle.identifier (so nothing is
-answered from the duplicate cache) against a SQLite file database.
+In process, each run submits one must-support Bundle (a fresh Bundle.identifier, so nothing
+is answered from the duplicate cache) against a SQLite file database.
+
+Over HTTP, gunicorn serves ``create_app()`` with ``--workers`` processes on a fresh
+PostgreSQL schema (``DAVINCI_PA_BENCH_POSTGRES_URL``, default the test database on
+127.0.0.1); ``--clients`` threads obtain a SMART token once and then submit the must-support
+Bundles, each with its own identifier, for ``--seconds``. Every non-200 answer or transport
+failure counts as an error.
 """
 
 from __future__ import annotations
@@ -11,15 +18,28 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import requests
+import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from davinci_pa.auth.client import fetch_token  # noqa: E402
+from davinci_pa.auth.keys import generate_signing_jwk, thumbprint  # noqa: E402
 from davinci_pa.pas.options import PasOptions  # noqa: E402
 from davinci_pa.pas.service import PasService  # noqa: E402
 from davinci_pa.rules.cql_evaluator import CqlTopicEvaluator  # noqa: E402
@@ -28,32 +48,38 @@ from davinci_pa.rules.loader import load_rule_pack  # noqa: E402
 from davinci_pa.store import Database  # noqa: E402
 
 SHARED = REPO.parent / "shared"
+PAYLOAD = SHARED / "fixtures/pas/v2.2.1/must_support_pa_submit_request_payload.json"
+PAS_IG = SHARED / "igs/davinci_pas_2.2.1.tgz"
+POSTGRES = os.environ.get(
+    "DAVINCI_PA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def main() -> None:
+    """Run the benchmark the arguments ask for and print one summary line."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=200, help="in-process submissions")
     parser.add_argument("--validate", action="store_true", help="profile-validate each Bundle")
+    parser.add_argument("--http", action="store_true", help="gunicorn + PostgreSQL over HTTP")
+    parser.add_argument("--seconds", type=float, default=20.0, help="HTTP: load duration")
+    parser.add_argument("--clients", type=int, default=8, help="HTTP: concurrent clients")
+    parser.add_argument("--workers", type=int, default=4, help="HTTP: gunicorn workers")
     args = parser.parse_args()
-    payload = SHARED / "fixtures/pas/v2.2.1/must_support_pa_submit_request_payload.json"
-    bundles = json.loads(payload.read_text())
+    bundles = json.loads(PAYLOAD.read_text())
+    print(http_benchmark(bundles, args) if args.http else in_process(bundles, args))
+
+
+def in_process(bundles: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """p50/p99 of ``PasService.submit`` on SQLite."""
     folder = REPO / "cql_rules"
     pack = load_rule_pack(folder)
     rules = RuleBook(pack, evaluator=CqlTopicEvaluator.for_pack(folder, pack))
-    validator = None
-    if args.validate:
-        from davinci_pa.fhir.validation import Validator
-
-        validator = Validator.from_packages([SHARED / "igs/davinci_pas_2.2.1.tgz"])
+    packages = (str(PAS_IG),) if args.validate else ()
+    options = PasOptions(default_payer="medicare-demo", profile_packages=packages)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/bench.sqlite3")
         db.migrate()
-        service = PasService(
-            rules=rules,
-            database=db,
-            options=PasOptions(default_payer="medicare-demo"),
-            validator=validator,
-        )
+        service = PasService(rules=rules, database=db, options=options)
         timings = []
         for run in range(args.runs + 10):
             bundle = copy.deepcopy(bundles[run % len(bundles)])
@@ -62,13 +88,135 @@ def main() -> None:
             service.submit(bundle, submitter="bench")
             if run >= 10:
                 timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
-    p99 = timings[int(len(timings) * 0.99) - 1]
-    size = len(json.dumps(bundles[0]))
-    print(
-        f"$submit in process ({size // 1024} KB Bundle, validate={args.validate}): "
-        f"p50 {statistics.median(timings):.1f} ms, p99 {p99:.1f} ms over {len(timings)} runs"
+        db.dispose()
+    size = PAYLOAD.stat().st_size // 1024
+    return (
+        f"$submit in process (must-support file: {size} KB, {len(bundles)} Bundles; "
+        f"validate={args.validate}): "
+        f"{_percentiles(timings)} over {len(timings)} runs"
     )
+
+
+def http_benchmark(bundles: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """Sustained $submit throughput against gunicorn workers sharing PostgreSQL."""
+    with _postgres_schema() as url, tempfile.TemporaryDirectory() as tmp:
+        key = {**generate_signing_jwk(), "alg": "ES384"}
+        key["kid"] = thumbprint(key)
+        public = {k: key[k] for k in ("kty", "crv", "x", "y", "kid", "alg")}
+        clients = Path(tmp) / "clients.json"
+        clients.write_text(json.dumps({"bench": {"jwks": {"keys": [public]}}}))
+        with _gunicorn(url, clients, args) as base:
+            token = fetch_token(
+                key, client_id="bench", token_url=base + "/auth/token", scope="system/Claim.write"
+            )
+            _load(base, token, bundles, args.clients, 3.0)  # every worker loads its rules
+            result = _load(base, token, bundles, args.clients, args.seconds)
+    ok, errors, timings, elapsed = result
+    return (
+        f"$submit over HTTP ({args.workers} gunicorn workers, PostgreSQL, {args.clients} "
+        f"clients, validate={args.validate}): {ok / elapsed:.1f} submits/s sustained over "
+        f"{elapsed:.0f} s, {ok} ok, {errors} errors; latency {_percentiles(timings)}"
+    )
+
+
+def _load(
+    base: str, token: str, bundles: list[dict[str, Any]], clients: int, seconds: float
+) -> tuple[int, int, list[float], float]:
+    templates = [
+        json.dumps({**b, "identifier": {**b["identifier"], "value": "@ID@"}}) for b in bundles
+    ]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    counts = {"ok": 0, "errors": 0}
+    timings: list[float] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(number: int) -> None:
+        session = requests.Session()
+        sent = 0
+        while time.monotonic() < deadline:
+            body = templates[sent % len(templates)].replace("@ID@", f"b{number}-{uuid.uuid4()}")
+            start = time.perf_counter()
+            try:
+                status = session.post(
+                    base + "/fhir/Claim/$submit", data=body, headers=headers, timeout=30
+                ).status_code
+            except requests.RequestException:
+                status = 0
+            took = (time.perf_counter() - start) * 1000
+            with lock:
+                counts["ok" if status == 200 else "errors"] += 1
+                timings.append(took)
+            sent += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return counts["ok"], counts["errors"], timings, time.monotonic() - started
+
+
+@contextmanager
+def _postgres_schema() -> Iterator[str]:
+    admin = sa.create_engine(POSTGRES)
+    schema = f"davinci_bench_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def _gunicorn(url: str, clients: Path, args: argparse.Namespace) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DAVINCI_PA_DATABASE_URL": url,
+        "DAVINCI_PA_CLIENTS": str(clients),
+        "DAVINCI_PA_PUBLIC_BASE_URL": base,
+        "DAVINCI_PA_PAS_DEFAULT_PAYER": "medicare-demo",
+        "DAVINCI_PA_IG_PACKAGES": str(PAS_IG) if args.validate else "",
+    }
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        f"--workers={args.workers}",
+        f"--bind=127.0.0.1:{port}",
+        "--log-level=warning",
+        "davinci_pa.server:create_app()",
+    ]
+    process = subprocess.Popen(command, env=env, cwd=REPO)
+    try:
+        _wait_until_up(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not start")
+
+
+def _percentiles(timings: list[float]) -> str:
+    ordered = sorted(timings)
+    p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)]
+    return f"p50 {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms"
 
 
 if __name__ == "__main__":
