@@ -94,17 +94,21 @@ class Validator:
         rtype = resource.get("resourceType") if isinstance(resource, dict) else None
         if not isinstance(rtype, str):
             return [Issue("error", "$", "not a FHIR resource (no resourceType)", None, "structure")]
+        structure = validate_structure(resource, rtype) if self.structural else []
         profiles = self._profiles_for(resource, profile)
         walk = Walk(
             self._services,
             ReferenceIndex(resource if rtype == "Bundle" else None),
             _normalise(entry_profiles),
         )
-        for compiled in profiles:
-            walk.resource(resource, compiled, rtype)
-        found = walk.issues
-        if self.structural:
-            found = _merge(validate_structure(resource, rtype), found)
+        try:
+            for compiled in profiles:
+                walk.resource(resource, compiled, rtype)
+        except (TypeError, AttributeError, KeyError, ValueError):
+            # The profile walk expects well-formed R4 JSON; the structural issues explain it.
+            if not any(issue.severity == "error" for issue in structure):
+                raise
+        found = _merge(structure, walk.issues)
         if profile is None and not profiles:
             message = "no locally known profile in meta.profile: validated against base R4 only"
             found.append(Issue("information", rtype, message, None, "informational"))
