@@ -22,6 +22,7 @@ from davinci_pa.server import cds
 from davinci_pa.server import dtr as dtr_routes
 from davinci_pa.server import pas as pas_routes
 from davinci_pa.server.errors import register_error_handlers
+from davinci_pa.server.fhir_http import PAYER_KEY
 from davinci_pa.server.settings import ServerSettings
 from davinci_pa.store import Database
 
@@ -37,7 +38,7 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     app = Flask("davinci_pa")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["davinci_pa.payer"] = payer
+    app.extensions[PAYER_KEY] = payer
     app.register_blueprint(cds.blueprint)
     auth_routes.install(app, settings, payer)
     pas_routes.install(app, settings, payer)

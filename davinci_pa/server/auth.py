@@ -33,6 +33,7 @@ from davinci_pa.auth.scopes import Access
 from davinci_pa.auth.tokens import unverified_issuer
 from davinci_pa.errors import ConfigurationError, DavinciError
 from davinci_pa.payer import Payer
+from davinci_pa.server.fhir_http import current_payer
 from davinci_pa.server.settings import ServerSettings
 from davinci_pa.store.audit import AuditEvent, AuditLog
 from davinci_pa.store.pas_keys import SharedSigningKey
@@ -113,7 +114,7 @@ def audited(action: str) -> Callable[[View], View]:
 
 
 def _audit(action: str, outcome: str, status: int, target: Any) -> None:
-    payer: Payer = current_app.extensions["davinci_pa.payer"]
+    payer = current_payer()
     actor = g.get("audit_actor")
     event = AuditEvent(
         action, outcome, status, actor, str(target)[:200] if target else None, g.get("request_id")

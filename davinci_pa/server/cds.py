@@ -5,23 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from davinci_pa.errors import InvalidHookRequest
-from davinci_pa.payer import Payer
+from davinci_pa.server.fhir_http import current_payer
 
 blueprint = Blueprint("cds", __name__, url_prefix="/cds-services")
-
-
-def _payer() -> Payer:
-    payer: Payer = current_app.extensions["davinci_pa.payer"]
-    return payer
 
 
 @blueprint.get("")
 def discovery() -> Response:
     """List the six CRD services; a JWT is checked when one is sent."""
-    payer = _payer()
+    payer = current_payer()
     if request.headers.get("Authorization"):
         audience = payer.service_url("").rstrip("/")
         payer.authenticate(request.headers.get("Authorization"), audience=audience)
@@ -31,7 +26,7 @@ def discovery() -> Response:
 @blueprint.post("/<service_id>")
 def call_service(service_id: str) -> Response:
     """Answer a hook call with cards and system actions."""
-    payer = _payer()
+    payer = current_payer()
     payer.services.get(service_id)
     caller = payer.authenticate(
         request.headers.get("Authorization"), audience=payer.service_url(service_id)
@@ -43,7 +38,7 @@ def call_service(service_id: str) -> Response:
 @blueprint.post("/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
     """Store card feedback (CDS Hooks §Feedback); duplicates are expected and kept."""
-    payer = _payer()
+    payer = current_payer()
     payer.services.get(service_id)
     audiences = [f"{payer.service_url(service_id)}/feedback", payer.service_url(service_id)]
     caller = payer.authenticate(request.headers.get("Authorization"), audience=audiences)

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, request
 
 from davinci_pa.errors import RequestError
 from davinci_pa.pas import vocabulary as v
@@ -23,18 +23,16 @@ from davinci_pa.pas.decisions import ItemDecision
 from davinci_pa.pas.delivery import Notifier
 from davinci_pa.payer import Payer
 from davinci_pa.server.auth import audited, authorize
+from davinci_pa.server.fhir_http import current_payer, fhir_response, json_body
 from davinci_pa.server.settings import ServerSettings
 from davinci_pa.store.pas_outbox import Outbox
 
 log = logging.getLogger("davinci_pa.server.pas")
 blueprint = Blueprint("pas", __name__)
-_KEY = "davinci_pa.pas"
-FHIR_JSON = "application/fhir+json"
 
 
 def install(app: Flask, settings: ServerSettings, payer: Payer) -> None:
     """Add the routes and, unless disabled, the notification delivery thread."""
-    app.extensions[_KEY] = payer
     app.register_blueprint(blueprint)
     interval = float(settings.pas_delivery_seconds or 2)
     if interval > 0:
@@ -51,15 +49,8 @@ def _deliver_forever(notifier: Notifier, interval: float) -> None:
         time.sleep(interval)
 
 
-def _payer() -> Payer:
-    payer: Payer = current_app.extensions[_KEY]
-    return payer
-
-
 def _body() -> Any:
-    body = request.get_json(silent=True, force=True)
-    if body is None:
-        raise RequestError("the body must be FHIR JSON")
+    body = json_body()
     if isinstance(body, dict) and body.get("resourceType") == "Parameters":
         for parameter in body.get("parameter") or []:
             if isinstance(parameter, dict) and parameter.get("name") == "resource":
@@ -67,21 +58,14 @@ def _body() -> Any:
     return body
 
 
-def _fhir(body: Any, status: int = 200) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = FHIR_JSON
-    return response
-
-
 @blueprint.post("/fhir/Claim/$submit")
 @audited("pas.submit")
 def submit() -> Response:
     """PAS ``Claim/$submit``."""
     grant = authorize("Claim", "write")
-    answer = _payer().pas.submit(_body(), submitter=grant.client_id)
+    answer = current_payer().pas.submit(_body(), submitter=grant.client_id)
     g.audit_target = _claim_response_identifier(answer)
-    return _fhir(answer)
+    return fhir_response(answer)
 
 
 @blueprint.post("/fhir/Claim/$inquire")
@@ -89,7 +73,7 @@ def submit() -> Response:
 def inquire() -> Response:
     """PAS ``Claim/$inquire`` (a Parameters of inquiry-response Bundles)."""
     grant = authorize("Claim", "read")
-    return _fhir(_payer().pas.inquire(_body(), submitter=grant.client_id))
+    return fhir_response(current_payer().pas.inquire(_body(), submitter=grant.client_id))
 
 
 @blueprint.post("/fhir/Subscription")
@@ -97,9 +81,9 @@ def inquire() -> Response:
 def create_subscription() -> Response:
     """Create a PAS Subscription (answered ``requested``; a handshake follows)."""
     grant = authorize("Subscription", "write")
-    created = _payer().pas.notifications.create(_body(), owner=grant.client_id)
+    created = current_payer().pas.notifications.create(_body(), owner=grant.client_id)
     g.audit_target = f"Subscription/{created['id']}"
-    response = _fhir(created, 201)
+    response = fhir_response(created, 201)
     response.headers["Location"] = f"Subscription/{created['id']}"
     return response
 
@@ -109,7 +93,9 @@ def create_subscription() -> Response:
 def read_subscription(subscription_id: str) -> Response:
     """Read a Subscription (its owner only)."""
     grant = authorize("Subscription", "read")
-    return _fhir(_payer().pas.notifications.read(subscription_id, owner=grant.client_id))
+    return fhir_response(
+        current_payer().pas.notifications.read(subscription_id, owner=grant.client_id)
+    )
 
 
 @blueprint.delete("/fhir/Subscription/<subscription_id>")
@@ -117,7 +103,7 @@ def read_subscription(subscription_id: str) -> Response:
 def delete_subscription(subscription_id: str) -> Response:
     """Delete a Subscription (its owner only)."""
     grant = authorize("Subscription", "write")
-    _payer().pas.notifications.delete(subscription_id, owner=grant.client_id)
+    current_payer().pas.notifications.delete(subscription_id, owner=grant.client_id)
     return Response(status=204)
 
 
@@ -131,7 +117,7 @@ def decide(pa_id: str) -> Response:
     if not isinstance(items, list) or not items:
         raise RequestError("the body must be {'items': [{'sequence': n, 'action': 'A1'}, ...]}")
     decisions = {d.sequence: d for d in (_decision(i) for i in items)}
-    return _fhir(_payer().pas.decide(pa_id, decisions, reviewer=grant.client_id))
+    return fhir_response(current_payer().pas.decide(pa_id, decisions, reviewer=grant.client_id))
 
 
 def _claim_response_identifier(answer: dict[str, Any]) -> str | None:
@@ -162,7 +148,7 @@ def _decision(item: Any) -> ItemDecision:
 @blueprint.get("/fhir/metadata")
 def metadata() -> Response:
     """The CapabilityStatement of what this server offers."""
-    return _fhir(capability_statement(request.host_url.rstrip("/") + "/fhir"))
+    return fhir_response(capability_statement(request.host_url.rstrip("/") + "/fhir"))
 
 
 def capability_statement(base: str) -> dict[str, Any]:

@@ -1,0 +1,39 @@
+"""Helpers every FHIR route shares: the payer, the JSON body, the FHIR JSON response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, jsonify, request
+
+from davinci_pa.errors import RequestError
+from davinci_pa.payer import Payer
+
+FHIR_JSON = "application/fhir+json"
+PAYER_KEY = "davinci_pa.payer"
+
+
+def current_payer() -> Payer:
+    """The Payer the app was built with."""
+    payer: Payer = current_app.extensions[PAYER_KEY]
+    return payer
+
+
+def json_body() -> Any:
+    """The request body as JSON, whatever the declared content type.
+
+    Raises:
+        RequestError: the body is not JSON (400).
+    """
+    body = request.get_json(silent=True, force=True)
+    if body is None:
+        raise RequestError("the body must be FHIR JSON")
+    return body
+
+
+def fhir_response(body: Any, status: int = 200) -> Response:
+    """A FHIR JSON response."""
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = FHIR_JSON
+    return response
