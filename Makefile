@@ -17,10 +17,12 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Trusts the demo EHR key and registers the demo SMART client in examples/keys (test-only
-# keys) unless DAVINCI_PA_TRUSTED_ISSUERS / DAVINCI_PA_CLIENTS are set.
+# keys) unless DAVINCI_PA_TRUSTED_ISSUERS / DAVINCI_PA_CLIENTS are set; validates PAS
+# submissions against the PAS IG package when it sits in ../shared/igs.
 serve: venv
 	DAVINCI_PA_TRUSTED_ISSUERS="$${DAVINCI_PA_TRUSTED_ISSUERS:-examples/keys/trusted-issuers.json}" \
 	DAVINCI_PA_CLIENTS="$${DAVINCI_PA_CLIENTS:-examples/keys/demo-clients.json}" \
+	DAVINCI_PA_IG_PACKAGES="$${DAVINCI_PA_IG_PACKAGES:-$(wildcard ../shared/igs/davinci_pas_2.2.1.tgz)}" \
 	  $(BIN)/davinci-pa serve --host $(HOST) --port $(PORT)
 
 lint: venv

@@ -35,6 +35,8 @@ from davinci_pa.cdshooks.jwt import sign_test_token
 from davinci_pa.pas import ClaimOptions, ClaimParties, ItemCodes, build_request_bundle
 
 EXAMPLES = Path(__file__).resolve().parent
+PAS_IG = EXAMPLES.parent.parent / "shared" / "igs" / "davinci_pas_2.2.1.tgz"
+"""The published PAS package, used for profile validation when present (as `make serve`)."""
 COVERAGE_INFO = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 SCOPE = "system/Questionnaire.read system/Claim.write system/Claim.read"
 ACTIONS = {"A1": "approved", "A3": "denied", "A4": "pended for review", "A6": "modified"}
@@ -104,6 +106,7 @@ def in_process_app() -> Iterator[InProcessTransport]:
             clients=str(EXAMPLES / "keys" / "demo-clients.json"),
             public_base_url=base,
             pas_delivery_seconds="0",
+            ig_packages=str(PAS_IG) if PAS_IG.exists() else None,
         )
         app = create_app(settings)
         try:

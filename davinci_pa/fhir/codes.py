@@ -85,3 +85,20 @@ def codings(concept: Any) -> Iterator[Code]:
         if isinstance(system, str) and isinstance(code, str) and code.strip():
             display = coding.get("display")
             yield Code.of(system, code, display if isinstance(display, str) else None)
+
+
+def with_canonical_systems(concept: Any) -> Any:
+    """Return a copy of a CodeableConcept whose codings use the canonical system URIs.
+
+    Bindings name one URI per code system (PAS binds HCPCS as
+    ``http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets``); EHRs send variants.
+    """
+    if not isinstance(concept, dict) or not isinstance(concept.get("coding"), list):
+        return concept
+    codings_ = [
+        {**c, "system": normalize_system(c["system"])}
+        if isinstance(c, dict) and isinstance(c.get("system"), str)
+        else c
+        for c in concept["coding"]
+    ]
+    return {**concept, "coding": codings_}

@@ -27,6 +27,7 @@ from davinci_pa.pas.builder_items import (
     ItemCodes,
     assertion_ids,
     attachment,
+    canonical_order,
     claim_item,
     profile_for,
 )
@@ -113,7 +114,10 @@ def build_request_bundle(
         entries.add(parties.insurer, v.SD + "profile-insurer"),
         entries.add(parties.requester, _requester_profile(parties.requester)),
     )
-    orders = [entries.add(o, profile_for(str(o.get("resourceType")))) for o in parties.orders]
+    orders = [
+        entries.add(canonical_order(o), profile_for(str(o.get("resourceType"))))
+        for o in parties.orders
+    ]
     responses = [entries.add(qr, None) for qr in parties.questionnaire_responses]
     for extra in parties.supporting:
         entries.add(extra, profile_for(str(extra.get("resourceType"))))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from davinci_pa.errors import RequestError
+from davinci_pa.fhir.codes import with_canonical_systems
 from davinci_pa.fhir.json import obj, objects
 from davinci_pa.pas import vocabulary as v
 from davinci_pa.types import Resource
@@ -73,6 +74,14 @@ class ItemCodes:
     certification_type: str = "I"
     report_type: str = "OZ"
     transmission_method: str = "EL"
+
+
+def canonical_order(order: Resource) -> Resource:
+    """The order with its code in canonical code-system URIs (PAS bindings name one URI)."""
+    field = _ORDER_CODES.get(str(order.get("resourceType")))
+    if field is None or field not in order:
+        return order
+    return {**order, field: with_canonical_systems(order[field])}
 
 
 def profile_for(resource_type: str) -> str | None:
@@ -173,7 +182,7 @@ def _product(order: Resource) -> Any:
             f"{order.get('resourceType')}/{order.get('id')}: the order has no code for "
             "Claim.item.productOrService"
         )
-    return {"coding": [dict(c) for c in objects(concept.get("coding"))]}
+    return with_canonical_systems({"coding": [dict(c) for c in objects(concept.get("coding"))]})
 
 
 def _nutrition_code(order: Resource) -> dict[str, Any]:
