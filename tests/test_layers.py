@@ -17,6 +17,7 @@ RANK = {
     "types": 0,
     "config": 0,
     "_version": 0,
+    "__init__": 1,
     "fhir": 1,
     "jose": 1,
     "cql": 2,
@@ -30,6 +31,7 @@ RANK = {
     "payer": 5,
     "cli": 6,
     "server": 7,
+    "__main__": 8,
 }
 INDEPENDENT = [{"cql", "store", "cdshooks"}, {"crd", "dtr", "pas"}]
 
