@@ -1,8 +1,9 @@
 """The framework-free façade: one object that answers every exchange a payer runs.
 
-``Payer`` wires the rule book, the store, JWT verification, prefetch gathering and the CRD
-responder. The Flask server only translates HTTP to these calls and back; a payer's own
-code (or a test) can call them directly.
+``Payer`` wires the rule book and the store to CRD (JWT verification, prefetch gathering, the
+responder), DTR (``payer.dtr``), PAS (``payer.pas``) and SMART Backend Services
+(``payer.auth``). The Flask server only translates HTTP to these calls and back; a payer's
+own code (or a test) can call them directly.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Caller:
 
 
 class Payer:
-    """Answers CRD hook calls (and, as they land, DTR and PAS operations) for one payer.
+    """Answers CRD hook calls, DTR and PAS operations for one payer.
 
     Args:
         rules: the payer's rule book.
