@@ -32,6 +32,9 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("--service", help="service id (default: <hook>-crd)")
     parser.add_argument("--key", type=Path, default=DEMO_KEY, help="EHR signing key JSON")
     parser.add_argument("--json", action="store_true", help="print the raw JSON response")
+    parser.add_argument(
+        "--token", action="store_true", help="only print a signed JWT for the service (for curl)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -43,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
     signer = _load_json(args.key, "signing key")
     key = signer["key"]
     token = sign_test_token(key, iss=signer["issuer"], aud=url, kid=key["kid"], alg=key["alg"])
+    if args.token:
+        print(token)
+        return 0
     try:
         response = requests.post(
             url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30

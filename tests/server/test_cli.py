@@ -76,3 +76,18 @@ def test_hook_command_reports_http_errors(
     status = main(["hook", str(request), "--url", service.base_url, "--key", str(key)])
     assert status == 1
     assert "unauthenticated" in capsys.readouterr().out
+
+
+def test_hook_token_option_prints_a_jwt_for_curl(
+    service: Service, keys: Keys, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    signer = tmp_path / "ehr-key.json"
+    signer.write_text(json.dumps({"issuer": ISSUER, "key": keys.by_alg["ES384"]}))
+    body = load_shared_json("specs", "crd-2.2", "CRDServiceRequest.json")
+    request = tmp_path / "order-sign.json"
+    request.write_text(json.dumps(body))
+    args = ["hook", str(request), "--url", service.base_url, "--key", str(signer), "--token"]
+    assert main(args) == 0
+    token = capsys.readouterr().out.strip()
+    answer = service.call(body, token=token)
+    assert answer.status_code == 200, answer.text
