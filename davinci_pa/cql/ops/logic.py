@@ -9,55 +9,44 @@ from davinci_pa.cql.runtime import Ctx, Fn
 from davinci_pa.cql.values.equality import equal
 
 
-@node("And")
-def and_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
-    """Three-valued AND, short-circuiting on false."""
+def _short_circuit(
+    comp: NodeCompiler, elm: dict[str, Any], *, left: bool, right: bool, decided: bool
+) -> Fn:
+    """A three-valued binary connective that stops as soon as one operand decides it.
+
+    The result is ``decided`` when the left operand is ``left`` or the right one is
+    ``right``; otherwise null if either is null, else ``not decided``.
+    """
     x, y = comp.operands(elm)
 
     def run(c: Ctx) -> bool | None:
         a = x(c)
-        if a is False:
-            return False
+        if a is left:
+            return decided
         b = y(c)
-        if b is False:
-            return False
-        return None if a is None or b is None else True
+        if b is right:
+            return decided
+        return None if a is None or b is None else not decided
 
     return run
+
+
+@node("And")
+def and_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
+    """Three-valued AND, short-circuiting on false."""
+    return _short_circuit(comp, elm, left=False, right=False, decided=False)
 
 
 @node("Or")
 def or_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
     """Three-valued OR, short-circuiting on true."""
-    x, y = comp.operands(elm)
-
-    def run(c: Ctx) -> bool | None:
-        a = x(c)
-        if a is True:
-            return True
-        b = y(c)
-        if b is True:
-            return True
-        return None if a is None or b is None else False
-
-    return run
+    return _short_circuit(comp, elm, left=True, right=True, decided=True)
 
 
 @node("Implies")
 def implies(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
-    """Three-valued implication: ``not a or b``."""
-    x, y = comp.operands(elm)
-
-    def run(c: Ctx) -> bool | None:
-        a = x(c)
-        if a is False:
-            return True
-        b = y(c)
-        if b is True:
-            return True
-        return None if a is None or b is None else False
-
-    return run
+    """Three-valued implication, ``not a or b``: true once a is false or b is true."""
+    return _short_circuit(comp, elm, left=False, right=True, decided=True)
 
 
 @operator("Xor")
