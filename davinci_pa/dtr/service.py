@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -324,16 +324,17 @@ def _outcome(notes: list[str], *, severity: str = "warning") -> Resource:
 def _record(
     response: Resource, kind: str, assertion_id: str | None, client: str | None
 ) -> ResponseRecord:
-    coverage = _first_reference(response, QR_COVERAGE, "Coverage/")
-    coverage = coverage or _first_reference(response, QR_CONTEXT, "Coverage/")
-    order = next(
+    coverage = next(
         (
-            str(e["valueReference"]["reference"])
-            for e in extensions(response, QR_CONTEXT)
-            if isinstance(e.get("valueReference"), dict)
-            and not str(e["valueReference"].get("reference", "")).startswith("Coverage/")
+            r
+            for url in (QR_COVERAGE, QR_CONTEXT)
+            for r in _references(response, url)
+            if r.startswith("Coverage/")
         ),
         None,
+    )
+    order = next(
+        (r for r in _references(response, QR_CONTEXT) if not r.startswith("Coverage/")), None
     )
     subject = response.get("subject") or {}
     return ResponseRecord(
@@ -350,12 +351,12 @@ def _record(
     )
 
 
-def _first_reference(response: Resource, url: str, prefix: str) -> str | None:
+def _references(response: Resource, url: str) -> Iterator[str]:
+    """The reference strings of the ``valueReference`` extensions with this url."""
     for ext in extensions(response, url):
         value = ext.get("valueReference")
-        if isinstance(value, dict) and str(value.get("reference", "")).startswith(prefix):
-            return str(value["reference"])
-    return None
+        if isinstance(value, dict) and isinstance(value.get("reference"), str):
+            yield value["reference"]
 
 
 @functools.lru_cache(maxsize=1)
