@@ -3,6 +3,16 @@
 Each registered client has a ``client_id`` and publishes its public keys either inline
 (``jwks``) or at a URL (``jwks_url``), as SMART App Launch 2.x §Registering a client asks;
 ``scope`` optionally narrows what the client may ever be granted.
+
+Two more members tie a client to the people it acts for (docs/pas.md §Who may act on an
+authorization):
+
+* ``organizations``: the provider identifiers the client submits for (NPIs, TINs, the
+  sending organization's identifier), each a bare ``value`` or ``system|value``. A client
+  may update, cancel, inquire about and subscribe to authorizations of these organizations;
+  a client that lists none acts only on what it submitted itself.
+* ``roles``: ``reviewer`` lets a payer's utilization-management system record decisions;
+  an ordinary submitting client has none.
 """
 
 from __future__ import annotations
@@ -16,6 +26,10 @@ from davinci_pa.errors import ConfigurationError
 DEFAULT_CLIENT_SCOPE = "system/*.read system/*.write"
 """What a client may request when its registration names no ``scope``."""
 
+ROLES = frozenset({"reviewer", "provider"})
+"""Roles a registration may carry: ``reviewer`` decides pended work, ``provider`` reads
+Provider Access exports."""
+
 
 @dataclass(frozen=True, slots=True)
 class RegisteredClient:
@@ -25,6 +39,8 @@ class RegisteredClient:
     jwks: Mapping[str, Any] | None = None
     jwks_url: str | None = None
     scope: str = DEFAULT_CLIENT_SCOPE
+    organizations: tuple[str, ...] = ()
+    roles: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if (self.jwks is None) == (self.jwks_url is None):
@@ -52,6 +68,16 @@ class ClientRegistry:
         """Return the client registered under ``client_id``."""
         return self._clients.get(client_id)
 
+    def organizations(self, client_id: str) -> frozenset[str]:
+        """The provider identifiers the client acts for (empty when unknown)."""
+        client = self._clients.get(client_id)
+        return frozenset(client.organizations) if client else frozenset()
+
+    def has_role(self, client_id: str, role: str) -> bool:
+        """Tell whether the client's registration carries ``role``."""
+        client = self._clients.get(client_id)
+        return client is not None and role in client.roles
+
     def __len__(self) -> int:
         return len(self._clients)
 
@@ -66,4 +92,28 @@ def _client(client_id: Any, entry: Any) -> RegisteredClient:
         raise ConfigurationError(f"client {client_id!r}: 'jwks_url' must be an http(s) URL")
     if scope is not None and not isinstance(scope, str):
         raise ConfigurationError(f"client {client_id!r}: 'scope' must be a string")
-    return RegisteredClient(client_id, jwks, url, scope or DEFAULT_CLIENT_SCOPE)
+    return RegisteredClient(
+        client_id,
+        jwks,
+        url,
+        scope or DEFAULT_CLIENT_SCOPE,
+        _strings(client_id, entry, "organizations"),
+        _roles(client_id, entry),
+    )
+
+
+def _strings(client_id: str, entry: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    values = entry.get(name, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+        raise ConfigurationError(f"client {client_id!r}: {name!r} must be a list of strings")
+    return tuple(v.strip() for v in values)
+
+
+def _roles(client_id: str, entry: Mapping[str, Any]) -> frozenset[str]:
+    roles = frozenset(_strings(client_id, entry, "roles"))
+    unknown = sorted(roles - ROLES)
+    if unknown:
+        raise ConfigurationError(
+            f"client {client_id!r}: unknown roles {unknown}; known: {sorted(ROLES)}"
+        )
+    return roles

@@ -23,6 +23,7 @@ SearchParams = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]]
 """Search parameters: a mapping (a value may repeat as a list) or ordered pairs."""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_ANY_PORT = 0
 
 
 class AllowList:
@@ -32,16 +33,20 @@ class AllowList:
     ``https://ehr.example/fhir/Patient/1`` but not ``https://ehr.example/fhirx``,
     ``http://ehr.example/fhir`` (scheme), ``https://ehr.example:8443/fhir`` (port),
     ``https://user@ehr.example/fhir`` (credentials) or paths with ``..`` segments.
+    A port written ``*`` (``http://127.0.0.1:*``) matches every port of that host.
     """
 
     def __init__(self, prefixes: Iterable[str]) -> None:
         self._prefixes: list[tuple[str, str, int, str]] = []
         for prefix in prefixes:
-            parts = _origin_and_path(prefix)
+            scheme, sep, rest = prefix.partition("://")
+            host, star, path = rest.partition(":*")
+            any_port = bool(sep and star and "/" not in host and path[:1] in ("", "/"))
+            parts = _origin_and_path(f"{scheme}://{host}{path}" if any_port else prefix)
             if parts is None:
                 raise ValueError(f"not an absolute http(s) URL prefix: {prefix!r}")
             scheme, host, port, path = parts
-            self._prefixes.append((scheme, host, port, path.rstrip("/")))
+            self._prefixes.append((scheme, host, _ANY_PORT if any_port else port, path.rstrip("/")))
 
     def __bool__(self) -> bool:
         return bool(self._prefixes)
@@ -53,7 +58,8 @@ class AllowList:
             return False
         scheme, host, port, path = parts
         return any(
-            (scheme, host, port) == (p_scheme, p_host, p_port)
+            (scheme, host) == (p_scheme, p_host)
+            and p_port in (port, _ANY_PORT)
             and (path == p_path or path.startswith(p_path + "/"))
             for p_scheme, p_host, p_port, p_path in self._prefixes
         )

@@ -1,20 +1,28 @@
 """Delivering queued notifications over rest-hook (R4 Backport IG §rest-hook).
 
 Each notification is POSTed to the Subscription's endpoint with the content type it asked
-for (``channel.payload``) and exactly the headers it listed (``channel.header``). A 2xx
-answer marks it delivered (a handshake then activates the Subscription); anything else is
-retried with exponential backoff by the outbox. Any worker may run :meth:`Notifier.run_once`.
+for (``channel.payload``) and the ``Authorization`` / ``X-`` headers it listed
+(``channel.header``), through the :class:`~davinci_pa.fhir.egress.EgressPolicy` (no
+redirects, no private addresses unless allowlisted). A 2xx answer marks it delivered (a
+handshake then activates the Subscription); anything else, including an error raised while
+building or sending it, is a failed attempt retried with exponential backoff by the outbox,
+and the last attempt leaves it ``failed`` with the reason. One bad notification never stops
+the others. Any worker may run :meth:`Notifier.run_once`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
 
 import requests
 
+from davinci_pa.fhir.egress import EgressPolicy, EgressRefused
 from davinci_pa.fhir.json import obj
+from davinci_pa.pas.notify import PAYLOAD_TYPES, header_problems, parse_headers
 from davinci_pa.store.pas_outbox import Delivery, Outbox, Subscriptions
+
+log = logging.getLogger(__name__)
 
 
 class Notifier:
@@ -25,19 +33,19 @@ class Notifier:
         outbox: Outbox,
         subscriptions: Subscriptions,
         *,
-        session: requests.Session | None = None,
+        egress: EgressPolicy | None = None,
         timeout: float = 10.0,
     ) -> None:
         self._outbox = outbox
         self._subscriptions = subscriptions
-        self._session = session or requests.Session()
+        self._egress = egress or EgressPolicy()
         self._timeout = timeout
 
     def run_once(self, limit: int = 20) -> int:
         """Deliver up to ``limit`` due notifications; return how many succeeded."""
         delivered = 0
         for delivery in self._outbox.claim(limit):
-            error = self._send(delivery)
+            error = self._attempt(delivery)
             if error is None:
                 self._outbox.delivered(delivery.id)
                 self._after_success(delivery)
@@ -46,21 +54,31 @@ class Notifier:
                 self._set_status(delivery, "error")
         return delivered
 
+    def _attempt(self, delivery: Delivery) -> str | None:
+        """Send one notification; the reason it failed, or ``None``."""
+        try:
+            return self._send(delivery)
+        except Exception as exc:  # noqa: BLE001 - one bad row must not stop delivery
+            log.warning("notification %s could not be sent: %s", delivery.id, type(exc).__name__)
+            return f"{type(exc).__name__}: {exc}"
+
     def _send(self, delivery: Delivery) -> str | None:
         channel = obj(delivery.subscription.get("channel"))
-        headers = dict(_headers(channel.get("header")))
-        headers["Content-Type"] = str(channel.get("payload") or "application/fhir+json")
+        problems = header_problems(channel.get("header", []))
+        if problems:
+            return "; ".join(problems)
+        payload = channel.get("payload", "application/fhir+json")
+        headers = dict(parse_headers(channel.get("header", [])))
+        headers["Content-Type"] = payload if payload in PAYLOAD_TYPES else "application/fhir+json"
         body = json.dumps(delivery.payload, separators=(",", ":")).encode()
         try:
-            response = self._session.post(
-                str(channel.get("endpoint")),
-                data=body,
-                headers=headers,
-                timeout=self._timeout,
-                allow_redirects=False,
+            response = self._egress.post(
+                str(channel.get("endpoint")), data=body, headers=headers, timeout=self._timeout
             )
+        except EgressRefused as refused:
+            return f"endpoint refused: {refused}"
         except requests.RequestException as exc:
-            return f"{type(exc).__name__}"
+            return f"{type(exc).__name__}: {exc}"
         return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
 
     def _after_success(self, delivery: Delivery) -> None:
@@ -70,12 +88,3 @@ class Notifier:
     def _set_status(self, delivery: Delivery, status: str) -> None:
         resource = {**delivery.subscription, "status": status}
         self._subscriptions.set_status(delivery.subscription_id, status, resource)
-
-
-def _headers(values: Any) -> list[tuple[str, str]]:
-    pairs = []
-    for value in values if isinstance(values, list) else []:
-        name, sep, content = str(value).partition(":")
-        if sep and name.strip():
-            pairs.append((name.strip(), content.strip()))
-    return pairs

@@ -28,6 +28,9 @@ class PasOptions:
         profile_packages: IG packages (``.tgz`` files or folders, e.g. the PAS 2.2.1
             package) whose profiles every ``$submit`` Bundle is validated against; empty
             checks R4 structure and the PAS Bundle rules only.
+        subscription_endpoints: URL prefixes a Subscription endpoint may use without
+            https and the public-address check (``http://127.0.0.1:9000/`` for a demo);
+            see :mod:`davinci_pa.fhir.egress`.
     """
 
     default_payer: str | None = None
@@ -44,3 +47,4 @@ class PasOptions:
         "davinci-pas/CodeSystem/PASTempCodes",
     )
     profile_packages: tuple[str, ...] = ()
+    subscription_endpoints: tuple[str, ...] = ()

@@ -4,9 +4,15 @@
 through the library or the admin endpoint), ``extend`` (the 14-day extension) and the
 Subscription operations in :mod:`davinci_pa.pas.notify`. Each call writes one state change.
 
-Duplicate submissions (a local design choice; PAS defines no idempotency rule, §4.8 of
-the requirements digest): a Bundle with the same submitter, ``Bundle.identifier`` and
-content as an earlier one gets the stored answer and creates no second record.
+Duplicates and resubmissions (a local design choice; PAS defines no idempotency rule,
+§4.8 of the requirements digest; docs/pas.md §Duplicates and resubmissions): a Claim
+identifier names one authorization per submitter. A Bundle whose content equals an earlier
+one of the same submitter (``Bundle.id``, ``Bundle.timestamp`` and ``Bundle.meta`` aside)
+gets the stored answer and creates nothing. Any other Bundle from that submitter under the
+same Claim identifier without ``Claim.related`` is a resubmission: it replaces that
+authorization's request (its items are decided afresh, a pended one starts a new clock).
+With ``Claim.related`` it is an update (PAS §Updates). Who may act on whose authorization:
+:mod:`davinci_pa.pas.parties`.
 """
 
 from __future__ import annotations
@@ -20,14 +26,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from davinci_pa.errors import PayerNotServed, RequestError, ResourceNotFound
-from davinci_pa.fhir.json import obj, objects
+from davinci_pa.errors import ForbiddenError, PayerNotServed, RequestError, ResourceNotFound
+from davinci_pa.fhir.egress import EgressPolicy
+from davinci_pa.fhir.json import objects
 from davinci_pa.fhir.validation.structural import validate_structure
 from davinci_pa.pas import deadlines
 from davinci_pa.pas import vocabulary as v
 from davinci_pa.pas.decisions import ItemDecider, ItemDecision, is_urgent, match_payer
 from davinci_pa.pas.notify import Notifications
 from davinci_pa.pas.options import PasOptions
+from davinci_pa.pas.parties import (
+    ClientDirectory,
+    NoOrganizations,
+    Submitter,
+    lookup,
+    may_act_on,
+    require_may_act_on,
+    require_submission_rights,
+)
 from davinci_pa.pas.request import InvalidPasBundle, PasRequest
 from davinci_pa.pas.response import ResponseContext, response_bundle
 from davinci_pa.pas.submission import (
@@ -49,6 +65,7 @@ from davinci_pa.store.pas_records import (
     PasRecords,
     ReviewEntry,
     StateChange,
+    Submission,
 )
 from davinci_pa.types import Resource
 
@@ -76,13 +93,21 @@ class PasService:
         database: Database,
         options: PasOptions | None = None,
         validator: BundleValidator | None = None,
+        directory: ClientDirectory | None = None,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self.options = options or PasOptions()
         self.rules = rules
         self.records = PasRecords(database, clock=clock)
-        self.notifications = Notifications(database, clock=clock, new_id=new_id)
+        self.directory: ClientDirectory = directory or NoOrganizations()
+        self.notifications = Notifications(
+            database,
+            parties=self._submitter,
+            egress=EgressPolicy(self.options.subscription_endpoints),
+            clock=clock,
+            new_id=new_id,
+        )
         self._decider = ItemDecider(rules, reason_codes=self.options.x12_reason_codes)
         self._validator = validator or _profile_validator(self.options.profile_packages)
         self._clock = clock
@@ -91,36 +116,52 @@ class PasService:
     # -- $submit -------------------------------------------------------------------------
 
     def submit(self, body: Any, *, submitter: str | None = None) -> Resource:
-        """Answer ``Claim/$submit`` with the PAS Response Bundle."""
+        """Answer ``Claim/$submit`` with the PAS Response Bundle.
+
+        ``submitter`` is the calling system's client id (``None``: the payer's own code);
+        the ownership rule of :mod:`davinci_pa.pas.parties` applies to it (403 otherwise).
+        """
         request = PasRequest.parse(body)
         self._validate(request.bundle)
         key = _dedupe_key(request.bundle, submitter)
         stored = self.records.answer_for(key)
         if stored is not None:
             return stored
+        party = self._submitter(submitter)
+        require_submission_rights(party, _parties(request))
         now = self._clock()
         payer = match_payer(request, self.rules.pack.payers, self.options.default_payer)
         if payer is None:
             raise PayerNotServed("the Claim's insurer is not a payer this endpoint serves")
-        prior = self._prior(request)
+        prior, resubmitted = self._prior(request, party)
         previous = previous_decisions(
-            [(i.sequence, i.decision) for i in self.records.items(prior.pa_id)] if prior else []
+            [(i.sequence, i.decision) for i in self.records.items(prior.pa_id)]
+            if prior and not resubmitted
+            else []
         )
         decisions = decide_items(request, self._decider, payer, now, previous)
         auth = self._authorization(request, prior, decisions, submitter, now)
         response = self._response(request, decisions, auth, now)
+        kept = [] if resubmitted else self.records.items(auth.pa_id)
         change = StateChange(
             authorization=auth,
             response=response,
-            items=_item_states(request, decisions, self.records.items(auth.pa_id)),
-            review=self._review(auth, decisions, now),
-            submission=(self._new_id(), key, request.bundle),
+            items=_item_states(request, decisions, kept),
+            review=self._review(auth, decisions, now, fresh=resubmitted),
+            submission=Submission(self._new_id(), key, request.bundle, submitter),
+            replace_items=resubmitted,
         )
         try:
             self.records.save(change)
         except DuplicateSubmission:
-            return self.records.answer_for(key) or response
+            answer = self.records.answer_for(key)
+            if answer is None:  # a different Bundle under the same identifier won the race
+                raise
+            return answer
         return response
+
+    def _submitter(self, client_id: str | None) -> Submitter | None:
+        return lookup(self.directory, client_id)
 
     def _validate(self, bundle: Resource) -> None:
         """R4 structure first (fhir.resources R4B), then the PAS profiles when configured."""
@@ -147,13 +188,46 @@ class PasService:
                 "the Bundle does not conform to its PAS profiles", details={"problems": problems}
             )
 
-    def _prior(self, request: PasRequest) -> Authorization | None:
-        if not objects(request.claim.get("related")):
-            return None
-        identifier = related_identifier(request)
-        # a prior Claim this endpoint never saw (it travels in the Bundle, spec-65) starts
-        # a new authorization here rather than being refused
-        return self.records.by_claim_identifier(identifier) if identifier else None
+    def _prior(
+        self, request: PasRequest, submitter: Submitter | None
+    ) -> tuple[Authorization | None, bool]:
+        """The authorization this submission changes, and whether it is a resubmission.
+
+        An update names it in ``Claim.related``; otherwise the submitter's own authorization
+        under the Claim's identifier is resubmitted. A related Claim this endpoint never saw
+        (it travels in the Bundle, spec-65) starts a new authorization, not a refusal.
+        """
+        related = related_identifier(request) if objects(request.claim.get("related")) else None
+        updated = self._find(related, submitter) if related else None
+        if updated is not None:
+            return updated, False
+        own = objects(request.claim.get("identifier"))
+        client = submitter.client_id if submitter else None
+        key = identifier_key(own[0]) if own else None
+        resubmitted = self.records.by_claim_identifier(key, client) if key else None
+        return resubmitted, resubmitted is not None
+
+    def _find(self, identifier: str, submitter: Submitter | None) -> Authorization | None:
+        """The one authorization under ``identifier`` that ``submitter`` may act on.
+
+        Raises:
+            ForbiddenError: only authorizations of other systems carry it (403).
+            AmbiguousClaimIdentifier: several systems' authorizations qualify (409).
+        """
+        candidates = self.records.with_claim_identifier(identifier)
+        client = submitter.client_id if submitter else None
+        own = [a for a in candidates if a.submitter == client]
+        if own:
+            return own[0]
+        allowed = [a for a in candidates if may_act_on(submitter, a)]
+        if len(allowed) > 1:
+            raise AmbiguousClaimIdentifier(
+                f"{len(allowed)} authorizations of different systems carry Claim identifier "
+                f"{identifier}; send the update from the system that submitted it"
+            )
+        if candidates and not allowed:
+            require_may_act_on(submitter, candidates[0], "the update")
+        return allowed[0] if allowed else None
 
     def _authorization(
         self,
@@ -175,7 +249,7 @@ class PasService:
             member_id=member_id(request),
             provider_ids=",".join(provider_ids(request))[:512],
             sender_org=sender_identifier(request),
-            submitter=submitter,
+            submitter=prior.submitter if prior else submitter,
             status=status,
             urgent=is_urgent(request.claim),
             version=(prior.version + 1) if prior else 1,
@@ -201,11 +275,17 @@ class PasService:
         return response_bundle(request, decisions, ctx)
 
     def _review(
-        self, auth: Authorization, decisions: Sequence[ItemDecision], now: datetime
+        self,
+        auth: Authorization,
+        decisions: Sequence[ItemDecision],
+        now: datetime,
+        *,
+        fresh: bool = False,
     ) -> ReviewEntry | None:
+        """The review-queue entry after this change; ``fresh``: a resubmission's new clock."""
         existing = self.records.review(auth.pa_id)
         pended = any(d.action == v.PENDED for d in decisions)
-        if existing is None:
+        if existing is None or (fresh and pended):
             if not pended:
                 return None
             due = deadlines.due_at(now, urgent=auth.urgent, options=self.options)
@@ -221,14 +301,17 @@ class PasService:
         """Answer ``Claim/$inquire``: a Parameters with one Bundle per matching authorization.
 
         Matching (PAS spec-53): the inquiry's Claim identifier, and the member id and a
-        provider identifier of the stored authorization must agree.
+        provider identifier of the stored authorization must agree. Only authorizations
+        ``submitter`` may act on are returned; others are not disclosed (an empty answer).
         """
         request = PasRequest.parse(body)
-        found = []
+        party = self._submitter(submitter)
+        found: list[Authorization] = []
         for identifier in objects(request.claim.get("identifier")):
-            auth = self.records.by_claim_identifier(identifier_key(identifier))
-            if auth is not None and _same_parties(auth, request) and auth not in found:
-                found.append(auth)
+            for auth in self.records.with_claim_identifier(identifier_key(identifier)):
+                visible = may_act_on(party, auth) and _same_parties(auth, request)
+                if visible and auth not in found:
+                    found.append(auth)
         bundles = [self._current_answer(auth, inquiry=True) for auth in found]
         return {
             "resourceType": "Parameters",
@@ -253,6 +336,8 @@ class PasService:
         its due time) and every matching Subscription is notified.
         """
         auth = self._require(pa_id)
+        if reviewer is not None and reviewer == auth.submitter:
+            raise ForbiddenError("nobody decides a request they submitted")
         now = self._clock()
         items = {i.sequence: i for i in self.records.items(pa_id)}
         unknown = set(decisions) - set(items)
@@ -320,10 +405,24 @@ def _profile_validator(packages: Sequence[str]) -> BundleValidator | None:
 
 
 def _dedupe_key(bundle: Resource, submitter: str | None) -> str:
-    canonical = json.dumps(bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    ident = obj(bundle.get("identifier"))
-    text = f"{submitter}\n{ident.get('system')}|{ident.get('value')}\n{canonical}"
+    """Same submitter, same content: ``Bundle.id``, ``timestamp`` and ``meta`` do not count."""
+    content = {k: v for k, v in bundle.items() if k not in {"id", "timestamp", "meta"}}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = f"{submitter}\n{canonical}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+class AmbiguousClaimIdentifier(RequestError):
+    """Several systems' authorizations carry the Claim identifier an update names."""
+
+    code = "ambiguous-claim-identifier"
+    http_status = 409
+    issue_type = "conflict"
+
+
+def _parties(request: PasRequest) -> list[str]:
+    sender = sender_identifier(request)
+    return [*provider_ids(request), *([sender] if sender else [])]
 
 
 def _status(decisions: Sequence[ItemDecision]) -> str:

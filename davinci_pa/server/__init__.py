@@ -76,6 +76,7 @@ def build_payer(settings: ServerSettings) -> Payer:
             profile_packages=tuple(
                 p.strip() for p in (settings.ig_packages or "").split(",") if p.strip()
             ),
+            subscription_endpoints=settings.allowed_subscription_endpoints,
         ),
     )
 

@@ -31,7 +31,7 @@ from davinci_pa.auth import (
 )
 from davinci_pa.auth.scopes import Access
 from davinci_pa.auth.tokens import unverified_issuer
-from davinci_pa.errors import ConfigurationError, DavinciError
+from davinci_pa.errors import ConfigurationError, DavinciError, ForbiddenError
 from davinci_pa.payer import Payer
 from davinci_pa.server.fhir_http import current_payer
 from davinci_pa.server.settings import ServerSettings
@@ -50,6 +50,7 @@ def install(app: Flask, settings: ServerSettings, payer: Payer) -> None:
     """Build the payer's AuthService from the settings (unless given) and add the routes."""
     if payer.auth is None:
         payer.auth = build_auth(settings, payer)
+    payer.pas.directory = payer.auth.registry
     app.extensions[_KEY] = payer.auth
     app.extensions[_INSECURE] = settings.insecure_disable_jwt
     app.register_blueprint(blueprint)
@@ -83,6 +84,21 @@ def authorize(resource_type: str, access: Access) -> AccessGrant:
     g.audit_actor = grant.client_id
     AuthService.require(grant, resource_type, access)
     return grant
+
+
+def require_role(grant: AccessGrant, role: str) -> None:
+    """Refuse (403) a client whose ``DAVINCI_PA_CLIENTS`` entry lacks ``role``.
+
+    With JWT checks disabled (local demos) every caller holds every role.
+    """
+    if current_app.extensions.get(_INSECURE):
+        return
+    service: AuthService = current_app.extensions[_KEY]
+    if not service.registry.has_role(grant.client_id, role):
+        raise ForbiddenError(
+            f"client {grant.client_id!r} lacks the {role!r} role: only a system registered "
+            f'with "roles": ["{role}"] in DAVINCI_PA_CLIENTS may do this'
+        )
 
 
 def audited(action: str) -> Callable[[View], View]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from flask import Blueprint, Response, g, jsonify, request
 
 from davinci_pa.errors import InvalidHookRequest
 from davinci_pa.server.fhir_http import current_payer
+from davinci_pa.server.json_input import request_json
 
 blueprint = Blueprint("cds", __name__, url_prefix="/cds-services")
 
@@ -31,7 +29,9 @@ def call_service(service_id: str) -> Response:
     caller = payer.authenticate(
         request.headers.get("Authorization"), audience=payer.service_url(service_id)
     )
-    answer = payer.handle_hook(service_id, _json_body(), caller=caller, request_id=g.request_id)
+    answer = payer.handle_hook(
+        service_id, request_json(InvalidHookRequest), caller=caller, request_id=g.request_id
+    )
     return jsonify(answer)
 
 
@@ -42,13 +42,5 @@ def feedback(service_id: str) -> Response:
     payer.services.get(service_id)
     audiences = [f"{payer.service_url(service_id)}/feedback", payer.service_url(service_id)]
     caller = payer.authenticate(request.headers.get("Authorization"), audience=audiences)
-    count = payer.record_feedback(service_id, _json_body(), caller=caller)
+    count = payer.record_feedback(service_id, request_json(InvalidHookRequest), caller=caller)
     return jsonify({"received": count})
-
-
-def _json_body() -> Any:
-    raw = request.get_data(cache=False)
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidHookRequest(f"request body is not valid JSON: {exc}") from None

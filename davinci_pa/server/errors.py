@@ -2,6 +2,7 @@
 
 Library errors carry their status and body; CDS Hooks routes answer with the CDS Hooks
 error body (which embeds an OperationOutcome), FHIR routes with a bare OperationOutcome.
+A database failure that escaped the store's own wrapping is still a 503 ``store-error``.
 Unexpected exceptions are logged with their traceback and answered with a generic 500:
 no stack trace ever reaches the caller.
 """
@@ -12,9 +13,10 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from davinci_pa.errors import DavinciError, RequestError
+from davinci_pa.errors import DavinciError, RequestError, StoreError
 
 log = logging.getLogger("davinci_pa.server")
 
@@ -38,6 +40,7 @@ def register_error_handlers(app: Flask) -> None:
     """Install the handlers for library errors, HTTP errors and everything else."""
     app.register_error_handler(DavinciError, _davinci_error)
     app.register_error_handler(HTTPException, _http_exception)
+    app.register_error_handler(SQLAlchemyError, _database_error)
     app.register_error_handler(Exception, _unexpected)
 
 
@@ -51,6 +54,11 @@ def _http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     message = {404: "no such endpoint", 405: "method not allowed", 413: "request body too large"}
     return _render(HttpError(status, message.get(status, error.name)), status)
+
+
+def _database_error(error: SQLAlchemyError) -> Response:
+    log.warning("request %s: database failure %s", _request_id(), type(error).__name__)
+    return _davinci_error(StoreError(f"database operation failed: {type(error).__name__}"))
 
 
 def _unexpected(error: Exception) -> Response:
@@ -69,6 +77,8 @@ def _render(error: DavinciError, status: int) -> Response:
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="davinci-pa"'
+    if status == 503:
+        response.headers["Retry-After"] = "5"
     if not request.path.startswith("/cds-services"):
         response.mimetype = "application/fhir+json"
     return response

@@ -8,6 +8,7 @@ from flask import Response, current_app, jsonify, request
 
 from davinci_pa.errors import RequestError
 from davinci_pa.payer import Payer
+from davinci_pa.server.json_input import request_json
 
 FHIR_JSON = "application/fhir+json"
 PAYER_KEY = "davinci_pa.payer"
@@ -25,10 +26,9 @@ def json_body() -> Any:
     Raises:
         RequestError: the body is not JSON (400).
     """
-    body = request.get_json(silent=True, force=True)
-    if body is None:
+    if not request.get_data(cache=True):
         raise RequestError("the body must be FHIR JSON")
-    return body
+    return request_json()
 
 
 def fhir_response(body: Any, status: int = 200) -> Response:

@@ -22,7 +22,7 @@ from davinci_pa.pas import vocabulary as v
 from davinci_pa.pas.decisions import ItemDecision
 from davinci_pa.pas.delivery import Notifier
 from davinci_pa.payer import Payer
-from davinci_pa.server.auth import audited, authorize
+from davinci_pa.server.auth import audited, authorize, require_role
 from davinci_pa.server.fhir_http import current_payer, fhir_response, json_body
 from davinci_pa.server.settings import ServerSettings
 from davinci_pa.store.pas_outbox import Outbox
@@ -36,7 +36,11 @@ def install(app: Flask, settings: ServerSettings, payer: Payer) -> None:
     app.register_blueprint(blueprint)
     interval = float(settings.pas_delivery_seconds or 2)
     if interval > 0:
-        notifier = Notifier(Outbox(payer.database), payer.pas.notifications.subscriptions)
+        notifier = Notifier(
+            Outbox(payer.database),
+            payer.pas.notifications.subscriptions,
+            egress=payer.pas.notifications.egress,
+        )
         threading.Thread(target=_deliver_forever, args=(notifier, interval), daemon=True).start()
 
 
@@ -110,9 +114,14 @@ def delete_subscription(subscription_id: str) -> Response:
 @blueprint.post("/admin/pas/<pa_id>/decision")
 @audited("pas.decide")
 def decide(pa_id: str) -> Response:
-    """A reviewer's decision: ``{"items": [{"sequence", "action", "reason"?, ...}]}``."""
+    """A reviewer's decision: ``{"items": [{"sequence", "action", "reason"?, ...}]}``.
+
+    Only a client registered with the ``reviewer`` role (a payer's UM system) may decide,
+    and never on a request it submitted (docs/pas.md §Who may act on an authorization).
+    """
     grant = authorize("ClaimResponse", "write")
-    body = request.get_json(silent=True, force=True)
+    require_role(grant, "reviewer")
+    body = json_body()
     items = body.get("items") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
         raise RequestError("the body must be {'items': [{'sequence': n, 'action': 'A1'}, ...]}")
@@ -128,21 +137,21 @@ def _claim_response_identifier(answer: dict[str, Any]) -> str | None:
 
 
 def _decision(item: Any) -> ItemDecision:
-    if not isinstance(item, dict) or not isinstance(item.get("sequence"), int):
+    if not isinstance(item, dict) or type(item.get("sequence")) is not int:
         raise RequestError("each decision needs an integer 'sequence'")
-    action = item.get("action")
-    if action not in v.FINAL_ACTIONS - {v.CANCELLED}:
-        raise RequestError(f"'action' must be one of {sorted(v.FINAL_ACTIONS - {v.CANCELLED})}")
-    codes = item.get("reasonCodes") or []
-    authorized = item.get("authorized") or {}
-    return ItemDecision(
-        item["sequence"],
-        str(action),
-        item.get("reason") if isinstance(item.get("reason"), str) else None,
-        tuple(str(c) for c in codes) if isinstance(codes, list) else (),
-        "review",
-        authorized if isinstance(authorized, dict) else {},
-    )
+    action, reason = item.get("action"), item.get("reason")
+    allowed = sorted(v.FINAL_ACTIONS - {v.CANCELLED})
+    if not isinstance(action, str) or action not in allowed:
+        raise RequestError(f"'action' must be one of {allowed}")
+    if reason is not None and not isinstance(reason, str):
+        raise RequestError("'reason' must be a string")
+    codes = item.get("reasonCodes", [])
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        raise RequestError("'reasonCodes' must be a list of strings")
+    authorized = item.get("authorized", {})
+    if not isinstance(authorized, dict):
+        raise RequestError("'authorized' must be an object")
+    return ItemDecision(item["sequence"], action, reason, tuple(codes), "review", authorized)
 
 
 @blueprint.get("/fhir/metadata")

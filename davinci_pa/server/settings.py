@@ -17,6 +17,7 @@
 | ``DAVINCI_PA_PAS_DEFAULT_PAYER`` | payer id for Claims whose insurer matches no payer of the rule pack |
 | ``DAVINCI_PA_IG_PACKAGES`` | comma-separated PAS IG packages (``.tgz`` or folders) for profile validation at ``$submit`` |
 | ``DAVINCI_PA_PAS_DELIVERY_SECONDS`` | how often each worker delivers queued notifications (default 2; ``0`` disables) |
+| ``DAVINCI_PA_ALLOWED_SUBSCRIPTION_ENDPOINTS`` | comma-separated URL prefixes a Subscription endpoint may use over http or at a private address (``make serve`` sets loopback) |
 | ``DAVINCI_PA_DTR_VERSION`` | DTR ``$questionnaire-package`` shape when a client declares none (``2.2`` or ``2.0.1``) |
 """  # noqa: E501
 
@@ -55,6 +56,7 @@ class ServerSettings:
     pas_default_payer: str | None = None
     ig_packages: str | None = None
     pas_delivery_seconds: str | None = None
+    allowed_subscription_endpoints: tuple[str, ...] = ()
     # -- DTR (see davinci_pa/server/dtr.py) --
     dtr_version: str = "2.2"
 
@@ -97,7 +99,7 @@ def _issuer(iss: str, entry: Any) -> TrustedIssuer:
 def _convert(name: str, raw: str) -> Any:
     if name in {"rules", "trusted_issuers"}:
         return Path(raw)
-    if name in {"allowed_fhir_servers", "cors_origins"}:
+    if name in {"allowed_fhir_servers", "cors_origins", "allowed_subscription_endpoints"}:
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     if name == "max_body_bytes":
         try:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from davinci_pa.errors import ConfigurationError, StoreError
 
@@ -51,11 +51,19 @@ class Database:
             command.upgrade(config, "head")
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """Run the block in one transaction; database failures become StoreError."""
+    def transaction(self, *, conflicts: bool = False) -> Iterator[Connection]:
+        """Run the block in one transaction; database failures become StoreError (503).
+
+        With ``conflicts=True`` a unique-constraint violation is raised as SQLAlchemy's
+        ``IntegrityError`` for the caller to handle (insert-once patterns).
+        """
         try:
             with self.engine.begin() as conn:
                 yield conn
+        except IntegrityError:
+            if conflicts:
+                raise
+            raise StoreError("database operation failed: IntegrityError") from None
         except SQLAlchemyError as exc:
             raise StoreError(f"database operation failed: {type(exc).__name__}") from exc
 

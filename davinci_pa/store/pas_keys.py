@@ -33,7 +33,7 @@ class SharedSigningKey:
         if stored is not None:
             return stored
         try:
-            with self._db.engine.begin() as conn:
+            with self._db.transaction(conflicts=True) as conn:
                 conn.execute(
                     sa.insert(auth_signing_keys).values(
                         name=name, jwk=generate(), created_at=self._clock()

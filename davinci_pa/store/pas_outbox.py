@@ -177,6 +177,9 @@ class Outbox:
         claimed = []
         with self._db.transaction() as conn:
             for row in conn.execute(query).mappings().all():
+                if row["attempts"] >= self._max_attempts:  # its worker died mid-attempt
+                    _give_up(conn, row["id"], f"attempt limit reached; {row['last_error']}")
+                    continue
                 taken = conn.execute(
                     sa.update(pas_outbox)
                     .where(
@@ -230,6 +233,14 @@ class Outbox:
         )
         with self._db.transaction() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _give_up(conn: Connection, message_id: str, reason: str) -> None:
+    conn.execute(
+        sa.update(pas_outbox)
+        .where(pas_outbox.c.id == message_id)
+        .values(status=FAILED, last_error=reason[:500])
+    )
 
 
 def _row(row: SubscriptionRow) -> dict[str, Any]:

@@ -74,6 +74,16 @@ class ReviewEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Submission:
+    """One request Bundle as received: its id, duplicate key and the system that sent it."""
+
+    id: str
+    dedupe_key: str
+    request: dict[str, Any]
+    submitter: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class StateChange:
     """Everything one submission or decision writes."""
 
@@ -81,8 +91,10 @@ class StateChange:
     response: dict[str, Any]
     items: Sequence[ItemState]
     review: ReviewEntry | None = None
-    submission: tuple[str, str, dict[str, Any]] | None = None
+    submission: Submission | None = None
     notifications: Sequence[OutboxMessage] = field(default_factory=tuple)
+    replace_items: bool = False
+    """A resubmission: items not in ``items`` are removed."""
 
 
 class DuplicateSubmission(StoreError):
@@ -118,20 +130,34 @@ class PasRecords:
     def save(self, change: StateChange) -> None:
         """Write a state change and its notifications atomically."""
         try:
-            with self._db.engine.begin() as conn:
+            with self._db.transaction(conflicts=True) as conn:
                 _write(conn, change, self._clock())
         except IntegrityError as exc:
             raise DuplicateSubmission("this submission was already recorded") from exc
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"database operation failed: {type(exc).__name__}") from exc
 
     def authorization(self, pa_id: str) -> Authorization | None:
         """The authorization with this id."""
         return self._first(pas_authorizations.c.pa_id == pa_id)
 
-    def by_claim_identifier(self, identifier: str) -> Authorization | None:
-        """The newest authorization whose Claim carried this identifier (``system|value``)."""
-        return self._first(pas_authorizations.c.claim_identifier == identifier)
+    def by_claim_identifier(self, identifier: str, submitter: str | None) -> Authorization | None:
+        """The authorization ``submitter`` created under this Claim identifier (``system|value``).
+
+        A Claim identifier names at most one authorization per submitter (migration 0004).
+        """
+        return self._first(
+            pas_authorizations.c.claim_identifier == identifier,
+            sa.func.coalesce(pas_authorizations.c.submitter, "") == (submitter or ""),
+        )
+
+    def with_claim_identifier(self, identifier: str) -> list[Authorization]:
+        """Every authorization under this Claim identifier, whoever submitted it, newest first."""
+        query = (
+            sa.select(pas_authorizations)
+            .where(pas_authorizations.c.claim_identifier == identifier)
+            .order_by(pas_authorizations.c.created_at.desc())
+        )
+        with self._db.transaction() as conn:
+            return [Authorization(**_aware(r)) for r in conn.execute(query).mappings()]
 
     def by_pre_auth_ref(self, ref: str) -> Authorization | None:
         """The authorization with this payer-assigned reference."""
@@ -197,10 +223,10 @@ class PasRecords:
             conn.execute(sa.delete(pas_authorizations).where(pas_authorizations.c.pa_id.in_(ids)))
         return len(ids)
 
-    def _first(self, condition: Any) -> Authorization | None:
+    def _first(self, *conditions: Any) -> Authorization | None:
         query = (
             sa.select(pas_authorizations)
-            .where(condition)
+            .where(*conditions)
             .order_by(pas_authorizations.c.created_at.desc(), pas_authorizations.c.version.desc())
             .limit(1)
         )
@@ -220,15 +246,16 @@ def _write(conn: Connection, change: StateChange, now: datetime) -> None:
         conn.execute(sa.insert(pas_authorizations).values(**auth))
     submission_id = None
     if change.submission is not None:
-        submission_id, dedupe_key, request = change.submission
+        submission_id = change.submission.id
         conn.execute(
             sa.insert(pas_submissions).values(
                 id=submission_id,
                 pa_id=auth["pa_id"],
                 version=auth["version"],
-                dedupe_key=dedupe_key,
+                dedupe_key=change.submission.dedupe_key,
                 received_at=now,
-                request=request,
+                request=change.submission.request,
+                submitter=change.submission.submitter,
             )
         )
     conn.execute(
@@ -240,6 +267,13 @@ def _write(conn: Connection, change: StateChange, now: datetime) -> None:
             bundle=change.response,
         )
     )
+    if change.replace_items:
+        kept = [item.sequence for item in change.items]
+        conn.execute(
+            sa.delete(pas_items).where(
+                pas_items.c.pa_id == auth["pa_id"], pas_items.c.sequence.not_in(kept)
+            )
+        )
     _write_items(conn, auth["pa_id"], change.items, now)
     if change.review is not None:
         _write_review(conn, change.review)

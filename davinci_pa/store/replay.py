@@ -27,7 +27,7 @@ class DatabaseReplayCache:
         """Record the token id; return False when it was already seen and is unexpired."""
         now = self._clock()
         try:
-            with self._db.engine.begin() as conn:
+            with self._db.transaction(conflicts=True) as conn:
                 conn.execute(sa.delete(jwt_replay).where(jwt_replay.c.expires_at < now))
                 conn.execute(
                     sa.insert(jwt_replay).values(issuer=issuer, jti=jti, expires_at=expires_at)

@@ -107,6 +107,14 @@ pas_authorizations = sa.Table(
 )
 """One prior authorization: its identifiers for $inquire and its current state."""
 
+sa.Index(
+    "ux_pas_authorizations_claim_submitter",
+    pas_authorizations.c.claim_identifier,
+    pas_authorizations.c.submitter,
+    unique=True,
+)
+"""A Claim identifier names one authorization per submitting system (migration 0004)."""
+
 pas_submissions = sa.Table(
     "pas_submissions",
     metadata,
@@ -116,6 +124,7 @@ pas_submissions = sa.Table(
     sa.Column("dedupe_key", sa.String(128), nullable=False, unique=True),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("submitter", sa.String(256), nullable=True),
 )
 """Every request Bundle received for an authorization (initial, updates, cancellation)."""
 

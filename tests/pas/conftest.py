@@ -89,6 +89,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "reviewer": {
             "jwks": {"keys": [public_of(admin_key)]},
             "scope": "system/ClaimResponse.write",
+            "roles": ["reviewer"],
         },
     }
     (folder / "clients.json").write_text(json.dumps(clients))
@@ -100,6 +101,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         pas_default_payer="medicare-demo",
         pas_delivery_seconds="0.2",
         public_base_url=base,
+        allowed_subscription_endpoints=("http://127.0.0.1:*",),
     )
     http.app = create_app(settings)
     thread = threading.Thread(target=http.serve_forever, daemon=True)

@@ -26,6 +26,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from davinci_pa.fhir.egress import EgressPolicy
 from davinci_pa.pas.decisions import ItemDecision
 from davinci_pa.pas.delivery import Notifier
 from davinci_pa.pas.options import PasOptions
@@ -50,22 +51,22 @@ def pg_url() -> Iterator[str]:
     yield from postgres_schema_url()
 
 
-class ReportingSession(requests.Session):
+class ReportingEgress(EgressPolicy):
     """Tells the test which worker process sends which notification (by its stable id)."""
 
     def __init__(self, sent: multiprocessing.Queue[tuple[int, str]]) -> None:
-        super().__init__()
+        super().__init__(["http://127.0.0.1:*"])
         self._sent = sent
 
-    def post(self, url: str | bytes, data: Any = None, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self._sent.put((os.getpid(), json.loads(data)["id"]))
-        return super().post(url, data=data, **kwargs)
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        self._sent.put((os.getpid(), json.loads(kwargs["data"])["id"]))
+        return super().post(url, **kwargs)
 
 
 def _worker(url: str, sent: multiprocessing.Queue[tuple[int, str]], stop: MpEvent) -> None:
     database = Database(url)
     outbox = Outbox(database, lease=LEASE, base_backoff=timedelta(milliseconds=200))
-    notifier = Notifier(outbox, Subscriptions(database), session=ReportingSession(sent), timeout=30)
+    notifier = Notifier(outbox, Subscriptions(database), egress=ReportingEgress(sent), timeout=30)
     while not stop.is_set():
         notifier.run_once(limit=3)
         time.sleep(0.05)
@@ -116,7 +117,11 @@ def _service(database: Database) -> PasService:
     pack = load_rule_pack(folder)
     rules = RuleBook(pack, evaluator=CqlTopicEvaluator.for_pack(folder, pack))
     return PasService(
-        rules=rules, database=database, options=PasOptions(default_payer="medicare-demo")
+        rules=rules,
+        database=database,
+        options=PasOptions(
+            default_payer="medicare-demo", subscription_endpoints=("http://127.0.0.1:*",)
+        ),
     )
 
 
@@ -127,7 +132,7 @@ def _pended_claims(service: PasService) -> list[str]:
         bundle = with_code(template, "K0800", trace=f"crash-{n}")
         service.submit(bundle, submitter="ehr")
         ident = identifier_key(bundle["entry"][0]["resource"]["identifier"][0])
-        auth = service.records.by_claim_identifier(ident)
+        auth = service.records.by_claim_identifier(ident, "ehr")
         assert auth is not None
         assert auth.status == "pended"
         pa_ids.append(auth.pa_id)

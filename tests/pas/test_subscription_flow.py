@@ -75,6 +75,6 @@ def _pa_id(server: Server, bundle: dict[str, Any]) -> str:
 
     app_payer = server.payer
     ident = identifier_key(bundle["entry"][0]["resource"]["identifier"][0])
-    auth = app_payer.pas.records.by_claim_identifier(ident)
+    auth = app_payer.pas.records.by_claim_identifier(ident, "ehr")
     assert auth is not None
     return auth.pa_id

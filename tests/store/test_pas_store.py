@@ -15,6 +15,7 @@ from davinci_pa.store.pas_records import (
     PasRecords,
     ReviewEntry,
     StateChange,
+    Submission,
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -46,7 +47,9 @@ def _change(
         response={"resourceType": "Bundle", "id": f"r{version}"},
         items=[ItemState(1, {"sequence": 1}, "A4", {"v": version})],
         review=ReviewEntry("pa-1", True, T0, T0 + timedelta(hours=72)),
-        submission=(f"s{version}", key, {"resourceType": "Bundle"}) if key else None,
+        submission=Submission(f"s{version}", key, {"resourceType": "Bundle"}, "ehr")
+        if key
+        else None,
         notifications=notes,
     )
 
@@ -56,7 +59,9 @@ def test_submission_round_trip_and_duplicate(database: Database) -> None:
     records.save(_change())
     assert records.answer_for("k1") == {"resourceType": "Bundle", "id": "r1"}
     assert records.answer_for("other") is None
-    assert records.by_claim_identifier("urn:trn|111") == _auth()
+    assert records.by_claim_identifier("urn:trn|111", "ehr") == _auth()
+    assert records.by_claim_identifier("urn:trn|111", "other-client") is None
+    assert records.with_claim_identifier("urn:trn|111") == [_auth()]
     assert records.by_pre_auth_ref("REF-1") == _auth()
     with pytest.raises(DuplicateSubmission):
         records.save(_change(version=2, key="k1"))
