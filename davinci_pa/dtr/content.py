@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +29,13 @@ from davinci_pa.dtr.vocabulary import (
     split_canonical,
 )
 from davinci_pa.errors import ConfigurationError
+from davinci_pa.rules.content import shipped_dtr_content as shipped_questionnaires
+
+__all__ = ["DtrContent", "shipped_questionnaires"]
 from davinci_pa.types import Resource
 
 DEFAULT_BASE = "http://davinci-pa.org/fhir"
 KINDS = ("Questionnaire", "Library", "ValueSet")
-
-
-def shipped_questionnaires() -> Path:
-    """The content that ships with the package (or the source tree's ``questionnaires``)."""
-    bundled = Path(str(resources.files("davinci_pa"))) / "_bundled" / "questionnaires"
-    if bundled.is_dir():
-        return bundled
-    return Path(__file__).resolve().parents[2] / "questionnaires"
 
 
 @dataclass
