@@ -25,6 +25,15 @@ def add_rules_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     _pack_argument(check)
     check.add_argument("--json", action="store_true", help="print the problems as JSON")
     check.set_defaults(handler=run_check)
+    test = commands.add_parser("test", help="run every topic's test cases (exit 1 on a failure)")
+    _pack_argument(test)
+    test.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit XML report")
+    test.add_argument("-k", dest="select", help="only cases whose file path contains this")
+    test.set_defaults(handler=run_test)
+    new = commands.add_parser("new", help="scaffold a topic that `rules check` accepts")
+    new.add_argument("topic", metavar="TOPIC", help="topic id (lower-case words and dashes)")
+    new.add_argument("--pack", type=Path, default=Path("."), help="rule pack folder (default .)")
+    new.set_defaults(handler=run_new)
 
 
 def _pack_argument(parser: argparse.ArgumentParser) -> None:
@@ -66,3 +75,19 @@ def run_check(args: argparse.Namespace) -> int:
         verdict = f"{len(problems)} problem(s)" if problems else "no problems"
         print(f"rule pack {folder}: {topics} topic(s), {verdict} ({elapsed:.2f}s)")
     return 1 if problems else 0
+
+
+def run_test(args: argparse.Namespace) -> int:
+    """Run the cases like pytest: progress per topic, a diff per failure, a summary line."""
+    from davinci_pa.cli.rules_test import run_cases
+
+    return run_cases(pack_folder(args), junit_xml=args.junit_xml, select=args.select)
+
+
+def run_new(args: argparse.Namespace) -> int:
+    """Write a new topic (CQL library, ELM, a case, a questionnaire stub) into the pack."""
+    from davinci_pa.cli.rules_new import scaffold
+
+    for path in scaffold(args.pack, args.topic):
+        print(f"wrote {path}")
+    return 0

@@ -10,7 +10,7 @@ Library resource per CQL library (FHIRHelpers included) and indexes all three by
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,17 +79,23 @@ class DtrContent:
     @classmethod
     def load(
         cls,
-        folder: Path | None = None,
+        folder: Path | Sequence[Path] | None = None,
         *,
         valueset_dirs: Iterable[Path] = (),
         base: str = DEFAULT_BASE,
     ) -> DtrContent:
-        """Load a content folder; ``valueset_dirs`` adds value sets (e.g. the rule pack's)."""
-        folder = folder or shipped_questionnaires()
+        """Load content folders; ``valueset_dirs`` adds value sets (e.g. the rule pack's).
+
+        Several folders load in order (a rule pack's own forms beside the shipped ones).
+        """
+        folders = (
+            [folder] if isinstance(folder, Path) else list(folder or [shipped_questionnaires()])
+        )
         content = cls(base)
-        cql_dirs = sorted({p.parent for p in folder.rglob("*.cql")})
+        cql_dirs = sorted({p.parent for f in folders for p in f.rglob("*.cql")})
         elm_files = {p.with_suffix(".json") for d in cql_dirs for p in d.glob("*.cql")}
-        files = [_read(p) for p in sorted(folder.rglob("*.json")) if p not in elm_files]
+        paths = [p for f in folders for p in sorted(f.rglob("*.json")) if p not in elm_files]
+        files = [_read(p) for p in paths]
         extra = [_read(p) for d in valueset_dirs for p in sorted(Path(d).rglob("valuesets/*.json"))]
         for data in [*files, *extra]:
             if data.get("resourceType") == "ValueSet":

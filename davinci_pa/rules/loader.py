@@ -68,7 +68,7 @@ def check_rule_pack(folder: RulePath) -> tuple[RulePack | None, list[Problem]]:
     pack = RulePack(payers=tuple(payers), topics=tuple(topics), by_code=frozen)
     if isinstance(folder, Path):
         context = PackContext(folder, settings, raws)
-        pack = dataclasses.replace(pack, content_dirs=tuple(context.content_dirs))
+        pack = dataclasses.replace(pack, folder=folder, content_dirs=tuple(context.content_dirs))
         problems.extend(check_pack(pack, context))
     return pack, problems
 

@@ -119,6 +119,7 @@ class RulePack:
     topics: tuple[Topic, ...]
     by_code: Mapping[tuple[str, str], tuple[CodeRule, ...]] = field(default_factory=dict)
     default_decision: Decision = Decision(covered="covered", pa_needed="no-auth")
+    folder: Path | None = None
     content_dirs: tuple[Path, ...] = ()
     """The DTR content folders the pack serves from (see :mod:`davinci_pa.rules.content`)."""
 
