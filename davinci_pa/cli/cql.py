@@ -61,9 +61,21 @@ def _add_conformance(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 def run_compile(args: argparse.Namespace) -> int:
     """Translate CQL to ELM beside the sources (or into ``--out``)."""
-    from davinci_pa.cql.compile import compile_paths
+    from davinci_pa.cql.compile import CqlTranslationError, compile_paths
 
-    for path in compile_paths(args.paths, out_dir=args.out, include_dirs=args.include):
+    def report(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    try:
+        written = compile_paths(
+            args.paths, out_dir=args.out, include_dirs=args.include, report=report
+        )
+    except CqlTranslationError as error:
+        print(
+            f"{len(error.details.get('problems', []))} error(s); nothing written", file=sys.stderr
+        )
+        return 1
+    for path in written:
         print(path)
     return 0
 
