@@ -266,7 +266,8 @@ def test_cql_compile_prints_every_error_as_file_line_col(
 
     _write(
         tmp_path / "Bad.cql",
-        "library Bad\ndefine X: 1 + 'a'\ndefine Y: Foo\ndefine Z: [Observation] O where O.nope = 1\n",
+        "library Bad\ndefine X: 1 + 'a'\ndefine Y: Foo\n"
+        "define Z: [Observation] O where O.nope = 1\n",
     )
     monkeypatch.chdir(tmp_path)
     assert main(["cql", "compile", "Bad.cql"]) == 1
