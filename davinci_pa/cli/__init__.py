@@ -32,11 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from davinci_pa.cli import cql, dtr, rules
+    from davinci_pa.cli import cql, dtr, rules, valuesets
 
     cql.add_cql_commands(commands)
     dtr.add_dtr_commands(commands)
     rules.add_rules_commands(commands)
+    valuesets.add_valuesets_commands(commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
