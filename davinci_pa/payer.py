@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from davinci_pa.auth import AuthService
-from davinci_pa.cdshooks.discovery import ServiceDefinition, parse_configuration
+from davinci_pa.cdshooks.discovery import ServiceDefinition
 from davinci_pa.cdshooks.feedback import Feedback, parse_feedback
 from davinci_pa.cdshooks.hooks import HookRequest, parse_hook_request
 from davinci_pa.cdshooks.jwt import JwtVerifier, TrustedIssuer, VerifiedToken
 from davinci_pa.config import PayerOptions
 from davinci_pa.crd.gathering import DataGatherer
-from davinci_pa.crd.responder import CrdAnswer, CrdResponder, HookInput
+from davinci_pa.crd.responder import CrdAnswer, CrdResponder, hook_input
 from davinci_pa.crd.services import ServiceCatalog
 from davinci_pa.crd.versions import SUPPORTED, select_version
 from davinci_pa.dtr.service import payer_dtr
@@ -161,20 +161,7 @@ class Payer:
     def _answer(self, service: ServiceDefinition, request: HookRequest) -> CrdAnswer:
         version = select_version(request.requested_version, self._default_version)
         gathered = self._gatherer.gather(service, request)
-        configuration = parse_configuration(request.extension, service)
-        return self._responder.answer(
-            HookInput(
-                service=service,
-                context=request.context,
-                data=gathered.data,
-                resolve=gathered.resolve,
-                records=gathered.records,
-                problems=tuple(gathered.problems),
-                ehr=gathered.ehr,
-                version=version,
-                configuration=configuration,
-            )
-        )
+        return self._responder.answer(hook_input(service, request, gathered, version))
 
     def _record(
         self,

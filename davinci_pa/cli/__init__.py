@@ -1,7 +1,8 @@
 """The ``davinci-pa`` command line.
 
 ``serve`` runs the HTTP service, ``hook`` signs and sends a CDS Hooks request and prints the
-answer readably, ``cql`` compiles and evaluates CQL. The server package is imported lazily,
+answer readably, ``cql`` compiles and evaluates CQL, ``rules`` checks, tests and scaffolds
+rule packs. The server package is imported lazily,
 so library-only installs never load Flask for other commands.
 """
 
@@ -31,10 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from davinci_pa.cli import cql, dtr
+    from davinci_pa.cli import cql, dtr, rules, valuesets
 
     cql.add_cql_commands(commands)
     dtr.add_dtr_commands(commands)
+    rules.add_rules_commands(commands)
+    valuesets.add_valuesets_commands(commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -47,6 +47,11 @@ def _add_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--param", action="append", default=[], help="NAME=FILE.json")
     p.add_argument("--now", help="evaluation date/time (ISO 8601)")
     p.add_argument("--valuesets", type=Path, help="folder of ValueSet JSON")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="print per-define evaluation time and call counts, slowest first (stderr)",
+    )
     p.set_defaults(handler=run_eval)
 
 
@@ -61,9 +66,21 @@ def _add_conformance(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 def run_compile(args: argparse.Namespace) -> int:
     """Translate CQL to ELM beside the sources (or into ``--out``)."""
-    from davinci_pa.cql.compile import compile_paths
+    from davinci_pa.cql.compile import CqlTranslationError, compile_paths
 
-    for path in compile_paths(args.paths, out_dir=args.out, include_dirs=args.include):
+    def report(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    try:
+        written = compile_paths(
+            args.paths, out_dir=args.out, include_dirs=args.include, report=report
+        )
+    except CqlTranslationError as error:
+        print(
+            f"{len(error.details.get('problems', []))} error(s); nothing written", file=sys.stderr
+        )
+        return 1
+    for path in written:
         print(path)
     return 0
 
@@ -105,6 +122,7 @@ def run_eval(args: argparse.Namespace) -> int:
         encode_result,
     )
     from davinci_pa.cql.compile import FHIRHELPERS_DIR
+    from davinci_pa.cql.runtime import Profile
 
     repo = LibraryRepository.from_directories([*args.elm, FHIRHELPERS_DIR])
     terminology = LocalTerminology.from_directory(args.valuesets) if args.valuesets else None
@@ -118,15 +136,27 @@ def run_eval(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--now is not an ISO 8601 date/time: {args.now}") from exc
     if now is not None and now.tzinfo is None:
         now = now.astimezone()
+    profile = Profile() if args.profile else None
     result = engine.evaluate(
         args.library,
         args.version,
         data=data,
         parameters=_parameters(args.param),
         now=now,
+        profile=profile,
     )
     print(json.dumps(encode_result(result), default=_json_default, indent=2))
+    if profile is not None:
+        _print_profile(profile)
     return 0
+
+
+def _print_profile(profile: Any) -> None:
+    """The profile table on stderr: self and total milliseconds, calls, library.define."""
+    print(f"{'self ms':>9} {'total ms':>9} {'calls':>6}  define", file=sys.stderr)
+    for t in profile.slowest():
+        line = f"{t.self_seconds * 1000:9.3f} {t.seconds * 1000:9.3f} {t.calls:6d}  "
+        print(f"{line}{t.library}.{t.define}", file=sys.stderr)
 
 
 def run_conformance(args: argparse.Namespace) -> int:

@@ -69,6 +69,13 @@ class Diagnostic:
             where += f":{self.start_line}:{self.start_char or 0}"
         return f"{where}: {self.kind} {self.severity}: {self.message}"
 
+    def located(self, file: str) -> str:
+        """``file:line:col: severity: message`` (``file`` stands for the source's library)."""
+        where = file
+        if self.start_line is not None:
+            where += f":{self.start_line}:{self.start_char or 0}"
+        return f"{where}: {self.severity}: {self.message}"
+
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Diagnostic:
         """Build from the driver's JSON record."""
@@ -178,11 +185,13 @@ def compile_paths(
     include_dirs: Sequence[Path] = (),
     install_dir: Path | None = None,
     log: Log = stderr_log,
+    report: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Compile ``.cql`` files (or every ``.cql`` under given folders) to ELM JSON.
 
     Each ``X.cql`` becomes ``X.json`` beside it, or in ``out_dir``. Each source's folder is
     on the include path too. Nothing is written unless every library translates cleanly.
+    ``report`` receives every translator error and warning as ``file:line:col: message``.
 
     Returns:
         The written ``.json`` paths, in the order of the sources.
@@ -198,12 +207,15 @@ def compile_paths(
     sources = {str(f): f.read_text(encoding="utf-8") for f in files}
     dirs = [*{f.parent for f in files}, *include_dirs]
     results = translate_sources(sources, include_dirs=dirs, install_dir=install_dir, log=log)
-    problems = [
-        f"{Path(key).name}: {diag}"
-        for key, res in results.items()
-        if not res.ok
-        for diag in (res.errors or (Diagnostic("error", "internal", "no ELM produced"),))
-    ]
+    problems = []
+    for key, res in results.items():
+        errors = res.errors or (() if res.elm else (Diagnostic("error", "internal", "no ELM"),))
+        for diag in (*errors, *res.warnings):
+            line = diag.located(_display(Path(key), res.library_id, diag.library))
+            if report is not None:
+                report(line)
+            if diag.severity == "error" or diag in errors:
+                problems.append(line)
     if problems:
         raise CqlTranslationError(
             f"{len(problems)} CQL translation error(s), first: {problems[0]}",
@@ -215,6 +227,16 @@ def compile_paths(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(elm_text(elm), encoding="utf-8")
     return list(targets.values())
+
+
+def _display(file: Path, library_id: str | None, where: str | None) -> str:
+    """The source file for a diagnostic in it; an included library's name otherwise."""
+    if where and library_id and where.split("|", 1)[0] != library_id:
+        return where
+    try:
+        return str(file.relative_to(Path.cwd()))
+    except ValueError:
+        return str(file)
 
 
 def elm_text(elm: Mapping[str, Any]) -> str:

@@ -120,7 +120,7 @@ class NodeCompiler:
         fn = builder(self, elm)
         if kind in _UNGUARDED:
             return fn
-        return _guard(fn, elm.get("locator"), kind or "")
+        return _guard(fn, elm.get("locator"), kind or "", self.library.name)
 
     def operands(self, elm: dict[str, Any]) -> list[Fn]:
         """Compile a node's ``operand`` (one node or a list) into closures."""
@@ -140,19 +140,19 @@ def _null(c: Ctx) -> None:
     return None
 
 
-def _guard(fn: Fn, locator: str | None, kind: str) -> Fn:
+def _guard(fn: Fn, locator: str | None, kind: str, library: str) -> Fn:
     def guarded(c: Ctx) -> Any:
         try:
             return fn(c)
         except CqlRuntimeError as exc:
             if exc.locator is None:
-                exc.locator = locator
+                exc.locator, exc.library = locator, library
             raise
         except (DefineError, ElmLoadError):
             raise
         except CqlError as exc:
-            raise CqlRuntimeError(exc.message, locator=locator) from exc
+            raise CqlRuntimeError(exc.message, locator=locator, library=library) from exc
         except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
-            raise CqlRuntimeError(f"{kind}: {exc}", locator=locator) from exc
+            raise CqlRuntimeError(f"{kind}: {exc}", locator=locator, library=library) from exc
 
     return guarded

@@ -13,7 +13,7 @@ from typing import Any
 from davinci_pa.cql import ops as _ops  # noqa: F401  (registers every ELM node builder)
 from davinci_pa.cql.library import CompiledLibrary, LibraryRepository
 from davinci_pa.cql.retrieve import DataProvider
-from davinci_pa.cql.runtime import EvalState
+from davinci_pa.cql.runtime import EvalState, Profile
 from davinci_pa.cql.terminology import TerminologyProvider
 from davinci_pa.errors import ElmLoadError
 
@@ -54,8 +54,11 @@ class CqlEngine:
         parameters: dict[str, Any] | None = None,
         now: datetime | None = None,
         defines: Iterable[str] | None = None,
+        profile: Profile | None = None,
     ) -> dict[str, Any]:
         """Evaluate the named defines (all expression defines when None) of a library.
+
+        ``profile`` collects per-define call counts and times when given.
 
         Raises:
             ElmLoadError: the library, an include or a node type is unknown.
@@ -67,6 +70,7 @@ class CqlEngine:
             data=data,
             terminology=self.terminology,
             overrides={lib.name: dict(parameters or {})},
+            profile=profile,
         )
         base = state.context_for(lib)
         names = list(lib.statements) if defines is None else list(defines)

@@ -122,6 +122,9 @@ class CompiledLibrary:
 
     def run_define(self, base: Ctx, name: str) -> Any:
         """Evaluate a define in the library's base context, caching the result."""
+        profile = base.state.profile
+        if profile is not None:
+            profile.called(self.name, name)
         value = base.cache.get(name, MISSING)
         if value is not MISSING:
             return value
@@ -130,11 +133,11 @@ class CompiledLibrary:
             raise ElmLoadError(f"library {self.name} has no define named {name!r}")
         fn = self.compiled("define:" + name, statement.get("expression"))
         try:
-            value = fn(base)
+            value = fn(base) if profile is None else profile.run(self.name, name, lambda: fn(base))
         except DefineError:
             raise
         except CqlRuntimeError as exc:
-            raise self.define_error(name, statement, exc.message, exc.locator) from exc
+            raise self.define_error(name, statement, exc.message, exc.locator, exc.library) from exc
         except CqlEvaluationError as exc:
             raise self.define_error(name, statement, exc.message, None) from exc
         except RecursionError as exc:
@@ -143,14 +146,27 @@ class CompiledLibrary:
         return value
 
     def define_error(
-        self, name: str, statement: dict[str, Any], message: str, locator: str | None
+        self,
+        name: str,
+        statement: dict[str, Any],
+        message: str,
+        locator: str | None,
+        library: str | None = None,
     ) -> DefineError:
-        """Build the error naming library, define and source locator."""
+        """Build the error naming the library and locator of the failing node, and the define.
+
+        A node of an included library (a function it defines) is named by that library's
+        name and its own locator; the define being evaluated is named too.
+        """
         where = locator or statement.get("locator") or "?"
         version = f" version {self.version}" if self.version else ""
+        if library and library != self.name:
+            caller = f"in define {name!r} of {self.name}{version}"
+            text = f"library {library}, at {where}: {message} ({caller})"
+        else:
+            text = f"library {self.name}{version}, define {name!r}, at {where}: {message}"
         return DefineError(
-            f"library {self.name}{version}, define {name!r}, at {where}: {message}",
-            details={"library": self.name, "define": name, "locator": where},
+            text, details={"library": library or self.name, "define": name, "locator": where}
         )
 
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from davinci_pa.cdshooks.discovery import ServiceDefinition
+from davinci_pa.cdshooks.discovery import ServiceDefinition, parse_configuration
+from davinci_pa.cdshooks.hooks import HookRequest
 from davinci_pa.crd.assessment import Assessment, Assessor, HookData
 from davinci_pa.crd.cards import CardContext, cards_for, coverage_action
 from davinci_pa.crd.ehr_data import EhrPatientData
+from davinci_pa.crd.gathering import Gathered
 from davinci_pa.crd.orders import Resolver
 from davinci_pa.crd.services import PRIMARY_HOOKS
 from davinci_pa.crd.versions import CrdVersion
@@ -40,6 +42,23 @@ class HookInput:
     ehr: FhirClient | None
     version: CrdVersion
     configuration: Mapping[str, bool | int]
+
+
+def hook_input(
+    service: ServiceDefinition, request: HookRequest, gathered: Gathered, version: CrdVersion
+) -> HookInput:
+    """The responder's input for a parsed request and the data gathered for it."""
+    return HookInput(
+        service=service,
+        context=request.context,
+        data=gathered.data,
+        resolve=gathered.resolve,
+        records=gathered.records,
+        problems=tuple(gathered.problems),
+        ehr=gathered.ehr,
+        version=version,
+        configuration=parse_configuration(request.extension, service),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,8 @@ Library resource per CQL library (FHIRHelpers included) and indexes all three by
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +29,13 @@ from davinci_pa.dtr.vocabulary import (
     split_canonical,
 )
 from davinci_pa.errors import ConfigurationError
+from davinci_pa.rules.content import shipped_dtr_content as shipped_questionnaires
+
+__all__ = ["DtrContent", "shipped_questionnaires"]
 from davinci_pa.types import Resource
 
 DEFAULT_BASE = "http://davinci-pa.org/fhir"
 KINDS = ("Questionnaire", "Library", "ValueSet")
-
-
-def shipped_questionnaires() -> Path:
-    """The content that ships with the package (or the source tree's ``questionnaires``)."""
-    bundled = Path(str(resources.files("davinci_pa"))) / "_bundled" / "questionnaires"
-    if bundled.is_dir():
-        return bundled
-    return Path(__file__).resolve().parents[2] / "questionnaires"
 
 
 @dataclass
@@ -85,17 +79,23 @@ class DtrContent:
     @classmethod
     def load(
         cls,
-        folder: Path | None = None,
+        folder: Path | Sequence[Path] | None = None,
         *,
         valueset_dirs: Iterable[Path] = (),
         base: str = DEFAULT_BASE,
     ) -> DtrContent:
-        """Load a content folder; ``valueset_dirs`` adds value sets (e.g. the rule pack's)."""
-        folder = folder or shipped_questionnaires()
+        """Load content folders; ``valueset_dirs`` adds value sets (e.g. the rule pack's).
+
+        Several folders load in order (a rule pack's own forms beside the shipped ones).
+        """
+        folders = (
+            [folder] if isinstance(folder, Path) else list(folder or [shipped_questionnaires()])
+        )
         content = cls(base)
-        cql_dirs = sorted({p.parent for p in folder.rglob("*.cql")})
+        cql_dirs = sorted({p.parent for f in folders for p in f.rglob("*.cql")})
         elm_files = {p.with_suffix(".json") for d in cql_dirs for p in d.glob("*.cql")}
-        files = [_read(p) for p in sorted(folder.rglob("*.json")) if p not in elm_files]
+        paths = [p for f in folders for p in sorted(f.rglob("*.json")) if p not in elm_files]
+        files = [_read(p) for p in paths]
         extra = [_read(p) for d in valueset_dirs for p in sorted(Path(d).rglob("valuesets/*.json"))]
         for data in [*files, *extra]:
             if data.get("resourceType") == "ValueSet":

@@ -14,6 +14,7 @@ import functools
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from davinci_pa.dtr.adaptive import completion_item, next_page
@@ -367,6 +368,12 @@ def shipped_content() -> DtrContent:
     return DtrContent.load(folder, valueset_dirs=[rules] if rules.is_dir() else [])
 
 
+@functools.lru_cache(maxsize=4)
+def pack_content(folders: tuple[Path, ...], pack: Path | None) -> DtrContent:
+    """The DTR content a rule pack serves: its content folders, its value sets beside them."""
+    return DtrContent.load(list(folders), valueset_dirs=[pack] if pack else [])
+
+
 def payer_dtr(
     *,
     rules: RulePack,
@@ -377,8 +384,9 @@ def payer_dtr(
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> DtrService:
     """The DTR service a :class:`~davinci_pa.payer.Payer` uses by default."""
+    content = pack_content(rules.content_dirs, rules.folder) if rules.content_dirs else None
     return DtrService(
-        shipped_content(),
+        content or shipped_content(),
         rules=rules,
         records=DtrRecords(database, clock=clock),
         assertions=assertions,

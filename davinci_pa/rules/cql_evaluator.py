@@ -57,9 +57,11 @@ class CqlTopicEvaluator:
 
     @classmethod
     def for_pack(cls, folder: Path, pack: RulePack) -> CqlTopicEvaluator:
-        """Load every topic library, its value sets and FHIRHelpers from a rule pack folder."""
+        """Load every topic library, the topic and pack value sets and FHIRHelpers from a pack."""
         repository = LibraryRepository([_fhirhelpers()])
         terminology = LocalTerminology()
+        for valueset in _valuesets(folder / "valuesets"):
+            terminology.add(valueset)
         for topic in pack.topics:
             if topic.library is None:
                 continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from davinci_pa.fhir.codes import Code
@@ -118,6 +119,9 @@ class RulePack:
     topics: tuple[Topic, ...]
     by_code: Mapping[tuple[str, str], tuple[CodeRule, ...]] = field(default_factory=dict)
     default_decision: Decision = Decision(covered="covered", pa_needed="no-auth")
+    folder: Path | None = None
+    content_dirs: tuple[Path, ...] = ()
+    """The DTR content folders the pack serves from (see :mod:`davinci_pa.rules.content`)."""
 
     def topic_for(self, code: Code, payer_id: str) -> Topic | None:
         """Return the topic governing ``code`` for ``payer_id``, if any."""

@@ -136,7 +136,7 @@ def test_compile_paths_reports_every_error_and_writes_nothing(tmp_path: Path) ->
         compile_paths([good, bad])
     problems = caught.value.details["problems"]
     assert len(problems) == 2
-    assert problems[0].startswith("Bad.cql: Bad:2:")
+    assert problems[0].startswith(f"{bad}:2:")
     assert "operator Add" in problems[0]
     assert "UCUM" in problems[1]
     assert not (tmp_path / "Good.json").exists()
@@ -255,3 +255,25 @@ def test_reference_engine_encodes_results_like_cql_eval(tmp_path: Path) -> None:
     timing = benchmark_reference_engine(tmp_path, "RefCheck", BUNDLE, parameters, now, runs=3)
     assert timing.runs == 3
     assert 0 < timing.min_ms <= timing.median_ms <= timing.max_ms
+
+
+@needs_node
+def test_cql_compile_prints_every_error_as_file_line_col(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`davinci-pa cql compile`: every translator error, not the first, as file:line:col."""
+    from davinci_pa.cli import main
+
+    _write(
+        tmp_path / "Bad.cql",
+        "library Bad\ndefine X: 1 + 'a'\ndefine Y: Foo\n"
+        "define Z: [Observation] O where O.nope = 1\n",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["cql", "compile", "Bad.cql"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("Bad.cql:2:11: error: Could not resolve call to operator Add")
+    assert err[1].startswith("Bad.cql:3:11: error: Could not resolve identifier Foo")
+    assert err[2].startswith("Bad.cql:4:")
+    assert err[-1] == "3 error(s); nothing written"
+    assert not (tmp_path / "Bad.json").exists()

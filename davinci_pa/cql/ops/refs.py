@@ -51,7 +51,11 @@ def expression_ref(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
     def ref(c: Ctx) -> Any:
         base = _base(c, lib)
         value = base.cache.get(name, MISSING)
-        return lib.run_define(base, name) if value is MISSING else value
+        if value is MISSING:
+            return lib.run_define(base, name)
+        if c.state.profile is not None:
+            c.state.profile.called(lib.name, name)
+        return value
 
     return ref
 
