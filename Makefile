@@ -16,13 +16,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Trusts the demo EHR key and registers the demo SMART client in examples/keys (test-only
-# keys) unless DAVINCI_PA_TRUSTED_ISSUERS / DAVINCI_PA_CLIENTS are set; validates PAS
-# submissions against the PAS IG package when it sits in ../shared/igs.
+# Migrates the database, trusts the demo EHR key and registers the demo SMART client in
+# examples/keys (test-only keys) unless DAVINCI_PA_TRUSTED_ISSUERS / DAVINCI_PA_CLIENTS are
+# set; validates PAS submissions against the PAS IG package when it sits in ../shared/igs.
 serve: venv
+	$(BIN)/davinci-pa db upgrade
 	DAVINCI_PA_TRUSTED_ISSUERS="$${DAVINCI_PA_TRUSTED_ISSUERS:-examples/keys/trusted-issuers.json}" \
 	DAVINCI_PA_CLIENTS="$${DAVINCI_PA_CLIENTS:-examples/keys/demo-clients.json}" \
 	DAVINCI_PA_IG_PACKAGES="$${DAVINCI_PA_IG_PACKAGES:-$(wildcard ../shared/igs/davinci_pas_2.2.1.tgz)}" \
+	DAVINCI_PA_ALLOWED_SUBSCRIPTION_ENDPOINTS="$${DAVINCI_PA_ALLOWED_SUBSCRIPTION_ENDPOINTS:-http://127.0.0.1:*,http://localhost:*}" \
 	  $(BIN)/davinci-pa serve --host $(HOST) --port $(PORT)
 
 lint: venv

@@ -100,6 +100,7 @@ def in_process(bundles: list[dict[str, Any]], args: argparse.Namespace) -> str:
 def http_benchmark(bundles: list[dict[str, Any]], args: argparse.Namespace) -> str:
     """Sustained $submit throughput against gunicorn workers sharing PostgreSQL."""
     with _postgres_schema() as url, tempfile.TemporaryDirectory() as tmp:
+        Database(url).migrate()  # once, as `davinci-pa db upgrade` does before the workers
         key = {**generate_signing_jwk(), "alg": "ES384"}
         key["kid"] = thumbprint(key)
         public = {k: key[k] for k in ("kty", "crv", "x", "y", "kid", "alg")}

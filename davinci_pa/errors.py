@@ -9,6 +9,7 @@ CDS Hooks error body; they never build a framework response.
 
     DavinciError
     ├── ConfigurationError            bad settings, bad rule pack               500 (operator)
+    │   └── SchemaNotCurrent          database not migrated to this version     503
     ├── RequestError                  the caller sent something unusable        400
     │   ├── InvalidHookRequest        CDS Hooks envelope or context is invalid  400
     │   ├── PayerNotServed            Coverage names a payer we do not serve    400 (CRD hook-12)
@@ -81,6 +82,13 @@ class ConfigurationError(DavinciError):
     """Settings, a rule pack or shipped content is unusable: an operator must fix it."""
 
     code = "configuration-error"
+
+
+class SchemaNotCurrent(ConfigurationError):
+    """The database schema is not at the revision this version needs: run ``db upgrade``."""
+
+    code = "schema-not-current"
+    http_status = 503
 
 
 class RequestError(DavinciError):

@@ -97,11 +97,14 @@ def in_process_app() -> Iterator[InProcessTransport]:
     """The service as ``make serve`` configures it, without a socket."""
     from davinci_pa.server import create_app
     from davinci_pa.server.settings import ServerSettings
+    from davinci_pa.store import Database
 
     base = "http://127.0.0.1:8080"
     with tempfile.TemporaryDirectory() as folder:
+        database_url = f"sqlite:///{folder}/example.sqlite3"
+        Database(database_url).migrate()  # what `davinci-pa db upgrade` does
         settings = ServerSettings(
-            database_url=f"sqlite:///{folder}/example.sqlite3",
+            database_url=database_url,
             trusted_issuers=EXAMPLES / "keys" / "trusted-issuers.json",
             clients=str(EXAMPLES / "keys" / "demo-clients.json"),
             public_base_url=base,

@@ -1,4 +1,4 @@
-"""The README's Python example runs as written (from the repository root)."""
+"""The README's Python example runs as written, from any directory."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_readme_library_example_runs(tmp_path: Path) -> None:
     code = code.replace("sqlite:///payer.sqlite3", f"sqlite:///{tmp_path / 'payer.sqlite3'}")
     result = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=REPO,
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         env={**os.environ},

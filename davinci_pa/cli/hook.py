@@ -1,6 +1,7 @@
 """``davinci-pa hook FILE``: sign a CDS Hooks request as an EHR would, send it, show the answer.
 
-The request is signed with an EHR key (by default the demo key in ``examples/keys``), sent to
+The request is signed with an EHR key (``--keys DIR`` as ``davinci-pa keys init DIR`` wrote
+it, ``--key FILE``, or in a source checkout the demo key of ``examples/keys``), sent to
 ``{url}/cds-services/{service}``, and the cards and coverage information are printed for a
 person to read; ``--json`` prints the raw response instead.
 """
@@ -19,7 +20,8 @@ from davinci_pa.crd.coverage_info import COVERAGE_INFO_URL
 from davinci_pa.errors import ConfigurationError
 from davinci_pa.fhir.json import obj, objects
 
-DEMO_KEY = Path("examples/keys/demo-ehr.private.json")
+DEMO_KEY = Path(__file__).resolve().parents[2] / "examples" / "keys" / "demo-ehr.private.json"
+EHR_KEY = "ehr-signing.private.json"
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +32,9 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("file", type=Path, help="CDS Hooks request JSON")
     parser.add_argument("--url", default="http://127.0.0.1:8080", help="service base URL")
     parser.add_argument("--service", help="service id (default: <hook>-crd)")
-    parser.add_argument("--key", type=Path, default=DEMO_KEY, help="EHR signing key JSON")
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument("--keys", type=Path, help=f"folder from `keys init` (uses {EHR_KEY})")
+    keys.add_argument("--key", type=Path, help="EHR signing key JSON")
     parser.add_argument("--json", action="store_true", help="print the raw JSON response")
     parser.add_argument(
         "--token", action="store_true", help="only print a signed JWT for the service (for curl)"
@@ -43,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     body = _load_json(args.file, "request")
     service = args.service or f"{body.get('hook', 'order-sign')}-crd"
     url = f"{args.url.rstrip('/')}/cds-services/{service}"
-    signer = _load_json(args.key, "signing key")
+    signer = _load_json(_key_file(args), "signing key")
     key = signer["key"]
     token = sign_test_token(key, iss=signer["issuer"], aud=url, kid=key["kid"], alg=key["alg"])
     if args.token:
@@ -61,6 +65,18 @@ def run(args: argparse.Namespace) -> int:
         return 0 if response.status_code == 200 else 1
     print(render(answer))
     return 0
+
+
+def _key_file(args: argparse.Namespace) -> Path:
+    if args.keys:
+        return Path(args.keys) / EHR_KEY
+    if args.key:
+        return Path(args.key)
+    if DEMO_KEY.is_file():
+        return DEMO_KEY
+    raise ConfigurationError(
+        "no EHR signing key: pass --keys DIR (`davinci-pa keys init DIR` writes one) or --key FILE"
+    )
 
 
 def render(answer: dict[str, Any]) -> str:

@@ -1,6 +1,8 @@
 """``davinci-pa serve``: run the HTTP service (a threaded development server).
 
-For production run gunicorn on ``davinci_pa.server:create_app()`` (see ``docs/deploy.md``).
+The database must be current (``davinci-pa db upgrade``; ``make serve`` runs it). Logs are
+JSON lines on stderr. ``--workers N`` runs gunicorn with N worker processes and the
+settings of :mod:`davinci_pa.gunicorn_conf` instead (see ``docs/deploy.md``).
 """
 
 from __future__ import annotations
@@ -8,7 +10,19 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
+
+from davinci_pa.errors import ConfigurationError
+
+GUNICORN_CONF = "python:davinci_pa.gunicorn_conf"
+FLAG_VARIABLES = {
+    "database_url": "DAVINCI_PA_DATABASE_URL",
+    "rules": "DAVINCI_PA_RULES",
+    "trusted_issuers": "DAVINCI_PA_TRUSTED_ISSUERS",
+    "public_base_url": "DAVINCI_PA_PUBLIC_BASE_URL",
+    "log_level": "DAVINCI_PA_LOG_LEVEL",
+}
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,24 +40,63 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--trusted-issuers", type=Path, help="trusted EHR issuers JSON (DAVINCI_PA_TRUSTED_ISSUERS)"
     )
     parser.add_argument("--public-base-url", help="external base URL (DAVINCI_PA_PUBLIC_BASE_URL)")
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="log level (DAVINCI_PA_LOG_LEVEL, default INFO)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run gunicorn with this many worker processes (default 0: the development server)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the server and block until interrupted."""
-    from davinci_pa.server import create_app
+    if args.workers > 0:
+        import davinci_pa.gunicorn_conf  # noqa: F401 - shares metrics before the server loads
+
     from davinci_pa.server.settings import ServerSettings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     base_url = args.public_base_url or os.environ.get("DAVINCI_PA_PUBLIC_BASE_URL")
-    settings = ServerSettings.from_environ(
-        os.environ,
-        database_url=args.database_url,
-        rules=args.rules,
-        trusted_issuers=args.trusted_issuers,
-        public_base_url=base_url or f"http://{args.host}:{args.port}",
-    )
+    flags = {
+        "database_url": args.database_url,
+        "rules": args.rules,
+        "trusted_issuers": args.trusted_issuers,
+        "public_base_url": base_url or f"http://{args.host}:{args.port}",
+        "log_level": args.log_level,
+    }
+    settings = ServerSettings.from_environ(os.environ, **flags)
+    if args.workers > 0:
+        return _gunicorn(args, flags)
+    from davinci_pa.server import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the app logs each request
     app = create_app(settings)
     print(f"davinci-pa listening on http://{args.host}:{args.port}/cds-services", flush=True)
     app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    return 0
+
+
+def _gunicorn(args: argparse.Namespace, flags: dict[str, object]) -> int:
+    """Hand over to gunicorn; the flags reach the workers as ``DAVINCI_PA_*`` variables."""
+    try:
+        from gunicorn.app.wsgiapp import run as run_gunicorn  # type: ignore[import-untyped]
+    except ImportError:
+        raise ConfigurationError(
+            "--workers needs gunicorn: pip install 'davinci-pa[server]'"
+        ) from None
+    os.environ.update({FLAG_VARIABLES[k]: str(v) for k, v in flags.items() if v is not None})
+    sys.argv = [
+        "gunicorn",
+        f"--config={GUNICORN_CONF}",
+        f"--workers={args.workers}",
+        f"--bind={args.host}:{args.port}",
+        "davinci_pa.server:create_app()",
+    ]
+    run_gunicorn()
     return 0

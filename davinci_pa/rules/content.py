@@ -12,19 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from davinci_pa import shipped
 
 CQF_LIBRARY = "http://hl7.org/fhir/StructureDefinition/cqf-library"
 
 
 def shipped_dtr_content() -> Path:
     """The forms that ship with the package (or the source tree's ``questionnaires``)."""
-    bundled = Path(str(resources.files("davinci_pa"))) / "_bundled" / "questionnaires"
-    if bundled.is_dir():
-        return bundled
-    return Path(__file__).resolve().parents[2] / "questionnaires"
+    return shipped.questionnaires()
 
 
 @dataclass
@@ -102,7 +100,4 @@ def folders_of(pack: Path, settings: dict[str, Any]) -> Iterator[Path]:
 
 def shipped_rule_pack() -> Path:
     """The rule pack that ships with the package (or the source tree's ``cql_rules``)."""
-    bundled = Path(str(resources.files("davinci_pa"))) / "_bundled" / "cql_rules"
-    if bundled.is_dir():
-        return bundled
-    return Path(__file__).resolve().parents[2] / "cql_rules"
+    return shipped.rule_pack()

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from davinci_pa.errors import InvalidHookRequest
 from davinci_pa.server.fhir_http import current_payer
 from davinci_pa.server.json_input import request_json
+from davinci_pa.server.metrics import count_crd_decisions
 
 blueprint = Blueprint("cds", __name__, url_prefix="/cds-services")
 
@@ -29,9 +30,11 @@ def call_service(service_id: str) -> Response:
     caller = payer.authenticate(
         request.headers.get("Authorization"), audience=payer.service_url(service_id)
     )
+    g.audit_actor = caller.issuer
     answer = payer.handle_hook(
         service_id, request_json(InvalidHookRequest), caller=caller, request_id=g.request_id
     )
+    count_crd_decisions(answer)
     return jsonify(answer)
 
 

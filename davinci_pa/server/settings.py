@@ -19,6 +19,10 @@
 | ``DAVINCI_PA_PAS_DELIVERY_SECONDS`` | how often each worker delivers queued notifications (default 2; ``0`` disables) |
 | ``DAVINCI_PA_ALLOWED_SUBSCRIPTION_ENDPOINTS`` | comma-separated URL prefixes a Subscription endpoint may use over http or at a private address (``make serve`` sets loopback) |
 | ``DAVINCI_PA_DTR_VERSION`` | DTR ``$questionnaire-package`` shape when a client declares none (``2.2`` or ``2.0.1``) |
+| ``DAVINCI_PA_LOG_LEVEL`` | ``DEBUG``, ``INFO`` (default), ``WARNING`` or ``ERROR`` |
+
+Each value is checked when read (:mod:`davinci_pa.server.setting_checks`): a bad one is a
+:class:`ConfigurationError` naming the variable, the value and what is expected.
 """  # noqa: E501
 
 from __future__ import annotations
@@ -31,9 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from davinci_pa.cdshooks.jwt import TrustedIssuer
+from davinci_pa.crd.versions import SUPPORTED as CRD_VERSIONS
+from davinci_pa.dtr.vocabulary import VERSIONS as DTR_VERSIONS
 from davinci_pa.errors import ConfigurationError
+from davinci_pa.server import setting_checks as check
+from davinci_pa.server.setting_checks import PREFIX, BadSetting
 
-PREFIX = "DAVINCI_PA_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +67,39 @@ class ServerSettings:
     allowed_subscription_endpoints: tuple[str, ...] = ()
     # -- DTR (see davinci_pa/server/dtr.py) --
     dtr_version: str = "2.2"
+    # -- operations (see docs/deploy.md) --
+    log_level: str = "INFO"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: Any) -> ServerSettings:
-        """Read ``DAVINCI_PA_*`` variables; keyword overrides (from CLI flags) win."""
+        """Read and check ``DAVINCI_PA_*`` variables; keyword overrides (from CLI flags) win.
+
+        Raises:
+            ConfigurationError: a value is unusable (one line: variable, value, expected).
+        """
         values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            raw = environ.get(PREFIX + f.name.upper())
+        for name, parse in PARSERS.items():
+            variable = PREFIX + name.upper()
+            raw = environ.get(variable)
             if raw is not None and raw.strip():
-                values[f.name] = _convert(f.name, raw.strip())
+                try:
+                    values[name] = parse(raw.strip())
+                except BadSetting as expected:
+                    raise check.invalid(variable, raw.strip(), str(expected)) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def shown(self) -> dict[str, str]:
+        """Every setting by variable name, as ``davinci-pa config show`` prints it (masked)."""
+        shown: dict[str, str] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "database_url":
+                value = check.mask_url(value)
+            elif isinstance(value, tuple):
+                value = ",".join(value)
+            shown[PREFIX + f.name.upper()] = "" if value is None else str(value)
+        return shown
 
     def load_trusted_issuers(self) -> list[TrustedIssuer]:
         """Read the trusted-issuer file (empty when none is configured)."""
@@ -96,16 +126,26 @@ def _issuer(iss: str, entry: Any) -> TrustedIssuer:
     )
 
 
-def _convert(name: str, raw: str) -> Any:
-    if name in {"rules", "trusted_issuers"}:
-        return Path(raw)
-    if name in {"allowed_fhir_servers", "cors_origins", "allowed_subscription_endpoints"}:
-        return tuple(part.strip() for part in raw.split(",") if part.strip())
-    if name == "max_body_bytes":
-        try:
-            return int(raw)
-        except ValueError:
-            raise ConfigurationError(f"{PREFIX}MAX_BODY_BYTES must be an integer") from None
-    if name == "insecure_disable_jwt":
-        return raw.lower() in {"1", "true", "yes", "on"}
-    return raw
+PARSERS: dict[str, check.Parser] = {
+    "database_url": check.database_url,
+    "rules": check.rule_pack,
+    "trusted_issuers": lambda raw: Path(check.existing_file(raw)),
+    "public_base_url": check.http_url,
+    "allowed_fhir_servers": check.url_list,
+    "crd_default_version": check.choice(CRD_VERSIONS),
+    "cors_origins": check.origin_list,
+    "max_body_bytes": check.positive_int,
+    "insecure_disable_jwt": check.boolean,
+    "clients": check.existing_file,
+    "auth_signing_key": check.existing_file,
+    "auth_external_issuers": check.existing_file,
+    "pas_default_payer": check.text,
+    "ig_packages": check.package_list,
+    "pas_delivery_seconds": check.seconds,
+    "allowed_subscription_endpoints": check.url_prefixes,
+    "dtr_version": check.choice(DTR_VERSIONS),
+    "log_level": lambda raw: check.choice(LOG_LEVELS)(raw.upper()),
+}
+"""How each field's ``DAVINCI_PA_<FIELD>`` variable is read and checked."""
+
+KNOWN_VARIABLES = frozenset(PREFIX + name.upper() for name in PARSERS)

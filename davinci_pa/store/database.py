@@ -10,13 +10,15 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from davinci_pa.errors import ConfigurationError, StoreError
+from davinci_pa.errors import ConfigurationError, SchemaNotCurrent, StoreError
 
 DEFAULT_URL = "sqlite:///davinci-pa.sqlite3"
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_VERSION_TABLE = "alembic_version"
 _MIGRATION_LOCK = 0x6461766E  # pg_advisory_lock key shared by every worker
 
 
@@ -41,14 +43,37 @@ class Database:
         return self.engine.dialect.name
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (safe to call from every worker)."""
-        config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS))
+        """Bring the schema to the newest Alembic revision (``davinci-pa db upgrade``).
+
+        Run it once per deployment, before the workers start; concurrent calls on
+        PostgreSQL wait for each other under an advisory lock.
+        """
+        config = _alembic_config()
         with self.transaction() as conn:
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    def revision(self) -> str | None:
+        """The schema's current Alembic revision (``None`` for an empty database)."""
+        with self.transaction() as conn:
+            if not sa.inspect(conn).has_table(_VERSION_TABLE):
+                return None
+            return conn.execute(sa.text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalar()
+
+    def require_current(self) -> None:
+        """Check the schema is at the newest revision; the server refuses to start otherwise.
+
+        Raises:
+            SchemaNotCurrent: the database was never migrated, or is behind or ahead.
+        """
+        current, head = self.revision(), head_revision()
+        if current != head:
+            raise SchemaNotCurrent(
+                f"database schema is at revision {current or 'none (empty database)'}, "
+                f"this version needs {head}: run `davinci-pa db upgrade` first"
+            )
 
     @contextmanager
     def transaction(self, *, conflicts: bool = False) -> Iterator[Connection]:
@@ -70,6 +95,19 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection (call after fork and at shutdown)."""
         self.engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest revision the shipped migrations define."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None, "the shipped migrations define a head revision"
+    return head
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
 
 
 def _create_engine(url: str, *, echo: bool) -> Engine:

@@ -20,6 +20,7 @@ from davinci_pa.payer import Payer
 from davinci_pa.server import ServerSettings, create_app
 from tests.auth.conftest import private_jwk, public_of
 from tests.store.conftest import database
+from tests.support.database import migrated_sqlite
 
 __all__ = ["DTR_SCOPE", "DtrApp", "database", "make_app"]
 
@@ -69,7 +70,7 @@ def make_app(folder: Path, **settings: Any) -> DtrApp:
     clients.write_text(json.dumps({"dtr-app": {"jwks": {"keys": [public_of(key)]}}}))
     app = create_app(
         ServerSettings(
-            database_url=f"sqlite:///{folder / 'dtr.sqlite3'}",
+            database_url=migrated_sqlite(folder / "dtr.sqlite3"),
             clients=str(clients),
             public_base_url=BASE,
             pas_delivery_seconds="0",

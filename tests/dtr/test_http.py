@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from davinci_pa.server import ServerSettings, create_app
 from tests._shared import load_shared_json
+from tests.support.database import migrated_sqlite
 
 KIT = ("fixtures", "dtr", "inferno", "initial_static_questionnaire_request.json")
 
@@ -20,7 +21,7 @@ KIT = ("fixtures", "dtr", "inferno", "initial_static_questionnaire_request.json"
 def client(tmp_path_factory: pytest.TempPathFactory) -> FlaskClient:
     folder: Path = tmp_path_factory.mktemp("dtr")
     settings = ServerSettings(
-        database_url=f"sqlite:///{folder / 'dtr.sqlite3'}",
+        database_url=migrated_sqlite(folder / "dtr.sqlite3"),
         insecure_disable_jwt=True,
         pas_delivery_seconds="0",
     )

@@ -18,6 +18,7 @@ from davinci_pa.server import create_app
 from davinci_pa.server.settings import ServerSettings
 from tests._shared import load_shared_json
 from tests.auth.conftest import private_jwk, public_of
+from tests.support.database import migrated_sqlite
 
 HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 SCOPE = "system/Claim.write system/Claim.read system/Subscription.write system/Subscription.read"
@@ -96,7 +97,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     http = make_server("127.0.0.1", 0, _placeholder, threaded=True)
     base = f"http://127.0.0.1:{http.server_port}"
     settings = ServerSettings(
-        database_url=f"sqlite:///{folder / 'pas.sqlite3'}",
+        database_url=migrated_sqlite(folder / "pas.sqlite3"),
         clients=str(folder / "clients.json"),
         pas_default_payer="medicare-demo",
         pas_delivery_seconds="0.2",

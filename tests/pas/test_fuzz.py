@@ -26,6 +26,7 @@ from davinci_pa.server.settings import ServerSettings
 from tests._shared import load_shared_json, shared_path
 from tests.auth.conftest import private_jwk, public_of
 from tests.pas.conftest import SCOPE
+from tests.support.database import migrated_sqlite
 
 BASE = "http://pas.fuzz.test"
 FUZZ = settings(
@@ -66,7 +67,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     key = private_jwk("ES384", "fuzz-1")
     (folder / "clients.json").write_text(json.dumps({"ehr": {"jwks": {"keys": [public_of(key)]}}}))
     settings_ = ServerSettings(
-        database_url=f"sqlite:///{folder / 'fuzz.sqlite3'}",
+        database_url=migrated_sqlite(folder / "fuzz.sqlite3"),
         clients=str(folder / "clients.json"),
         pas_default_payer="medicare-demo",
         pas_delivery_seconds="0",

@@ -19,6 +19,7 @@ from davinci_pa.cli import main
 from davinci_pa.rules.loader import check_rule_pack, load_rule_pack
 from davinci_pa.rules.problems import RulePackError
 from tests._shared import REPO
+from tests.support.database import migrated_sqlite
 
 TOPIC = "home-oxygen"
 ELM = f"{TOPIC}/HomeOxygenRule.json"
@@ -232,7 +233,7 @@ def test_server_refuses_to_start_on_an_invalid_pack(
 ) -> None:
     pack = _pack(tmp_path)
     _edit_json(pack / TOPIC / "topic.json", lambda t: t["codes"][0].update(system="cpt4"))
-    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    database = migrated_sqlite(tmp_path / "db.sqlite3")
     status = main(["serve", "--rules", str(pack), "--database-url", database, "--port", "0"])
     assert status == 2
     err = capsys.readouterr().err

@@ -27,6 +27,8 @@ def _free_port() -> int:
 def test_serve_starts_and_answers_discovery(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "DAVINCI_PA_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}"}
+    upgrade = [sys.executable, "-m", "davinci_pa", "db", "upgrade"]
+    subprocess.run(upgrade, cwd=REPO, env=env, check=True, capture_output=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "davinci_pa", "serve", "--port", str(port)],
         cwd=REPO,
