@@ -211,8 +211,11 @@ class DtrService:
         subject = values.get("subject")
         reference = subject.get("reference") if isinstance(subject, dict) else None
         patient_id = str(reference).rsplit("/", 1)[-1] if reference else None
+        data = values.get("data") or {"resourceType": "Bundle", "type": "collection"}
+        if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+            raise DtrRequestError("$populate: the 'data' parameter must be a Bundle resource")
         context = PrepopulationContext(patient_id=patient_id)
-        result = self.prepopulator.populate(questionnaire, values.get("data") or [], context)
+        result = self.prepopulator.populate(questionnaire, data, context)
         parameters: list[dict[str, Any]] = [{"name": "response", "resource": result.response}]
         if result.problems:
             parameters.append({"name": "issues", "resource": _outcome(list(result.problems))})
@@ -293,8 +296,11 @@ def _contained_form(response: Resource) -> Resource:
 def _named(body: Any, operation: str) -> dict[str, Any]:
     if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
         raise DtrRequestError(f"{operation} expects a Parameters resource")
+    parameters = body.get("parameter", [])
+    if not isinstance(parameters, list):
+        raise DtrRequestError(f"{operation}: Parameters.parameter must be a list")
     values: dict[str, Any] = {}
-    for param in body.get("parameter") or []:
+    for param in parameters:
         if isinstance(param, dict) and isinstance(param.get("name"), str):
             value = next((v for k, v in param.items() if k.startswith(("value", "resource"))), None)
             values[param["name"]] = value

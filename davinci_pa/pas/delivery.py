@@ -68,8 +68,10 @@ class Notifier:
         if problems:
             return "; ".join(problems)
         payload = channel.get("payload", "application/fhir+json")
+        if not isinstance(payload, str) or payload not in PAYLOAD_TYPES:
+            return f"unsupported channel.payload; expected one of {sorted(PAYLOAD_TYPES)}"
         headers = dict(parse_headers(channel.get("header", [])))
-        headers["Content-Type"] = payload if payload in PAYLOAD_TYPES else "application/fhir+json"
+        headers["Content-Type"] = payload
         body = json.dumps(delivery.payload, separators=(",", ":")).encode()
         try:
             response = self._egress.post(

@@ -84,7 +84,7 @@ class Notifications:
         """
         org, endpoint = check_subscription(resource, self.egress)
         party = self._parties(owner)
-        if party is not None and party.organizations and not party.represents([org]):
+        if party is not None and party.organizations and not party.may_subscribe_to(org):
             raise ForbiddenError(
                 f"client {party.client_id!r} is not registered for organization {org!r}; "
                 "a Subscription may filter only on the client's own organizations"

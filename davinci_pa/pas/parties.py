@@ -9,8 +9,9 @@ docs/pas.md §Who may act on an authorization:
   registration lists in ``organizations`` (a bare ``value`` matches that value in any
   system; ``system|value`` matches only that system);
 * a client whose registration lists organizations may submit only for those organizations;
-* a Subscription's ``orgIdentifier`` filter must name one of the client's organizations;
-  a client that lists none may subscribe, and is notified only of its own submissions;
+* a Subscription's ``orgIdentifier`` filter must name one of the client's organizations
+  (a bare filter value matches a registered ``system|value`` of that value); a client
+  that lists none may subscribe, and is notified only of its own submissions;
 * the payer's own code (no submitter, ``None``) may act on everything.
 
 The organizations come from a :class:`ClientDirectory` (the server's SMART client
@@ -57,6 +58,17 @@ class Submitter:
             if identifier in self.organizations or value in self.organizations:
                 return True
         return False
+
+    def may_subscribe_to(self, org: str) -> bool:
+        """Tell whether a Subscription may filter on ``org`` (PAS ``orgIdentifier``).
+
+        The filter carries a bare value (the sending organization's identifier), so it
+        matches a registration of that value in any system; each notification is still
+        checked with :meth:`may_act_on` before it is queued.
+        """
+        return self.represents([org]) or any(
+            o.rpartition("|")[2] == org for o in self.organizations
+        )
 
     def may_act_on(self, auth: Authorization) -> bool:
         """Tell whether this client submitted ``auth`` or represents its organization."""

@@ -148,10 +148,52 @@ def _decision(item: Any) -> ItemDecision:
     codes = item.get("reasonCodes", [])
     if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
         raise RequestError("'reasonCodes' must be a list of strings")
-    authorized = item.get("authorized", {})
-    if not isinstance(authorized, dict):
-        raise RequestError("'authorized' must be an object")
+    authorized = _authorized(item.get("authorized", {}))
     return ItemDecision(item["sequence"], action, reason, tuple(codes), "review", authorized)
+
+
+def _authorized(value: Any) -> dict[str, Any]:
+    """What a modified (``A6``) decision grants: a coded ``productOrService``, a ``quantity``.
+
+    Both are copied into the ClaimResponse's ``addItem``, so their shape is checked here.
+    """
+    if not isinstance(value, dict) or not set(value) <= {"productOrService", "quantity"}:
+        raise RequestError("'authorized' must be an object with productOrService and quantity")
+    product, quantity = value.get("productOrService"), value.get("quantity")
+    if product is not None and not _is_coded(product):
+        raise RequestError("'authorized.productOrService' must be {'coding': [{system, code}]}")
+    if quantity is not None and not _is_quantity(quantity):
+        raise RequestError("'authorized.quantity' must be {'value': number, 'unit'?: text}")
+    return value
+
+
+def _is_coded(value: Any) -> bool:
+    codings = value.get("coding") if isinstance(value, dict) else None
+    return (
+        set(value) == {"coding"}
+        and isinstance(codings, list)
+        and bool(codings)
+        and all(
+            isinstance(c, dict)
+            and set(c) <= {"system", "code", "display"}
+            and all(isinstance(c.get(k), str) and c.get(k) for k in ("system", "code"))
+            and isinstance(c.get("display", ""), str)
+            for c in codings
+        )
+    )
+
+
+def _is_quantity(value: Any) -> bool:
+    if not isinstance(value, dict) or not set(value) <= {"value", "unit", "system", "code"}:
+        return False
+    number = value.get("value")
+    texts = [value[k] for k in ("unit", "system", "code") if k in value]
+    return (
+        isinstance(number, int | float)
+        and not isinstance(number, bool)
+        and number >= 0
+        and all(isinstance(t, str) and t for t in texts)
+    )
 
 
 @blueprint.get("/fhir/metadata")

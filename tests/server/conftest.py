@@ -103,8 +103,9 @@ class Service:
 
 
 def make_payer(
-    database: Database, public_jwks: dict[str, Any], base_url: str, ehr_url: str
+    database: Database, public_jwks: dict[str, Any], base_url: str, ehr_url: str, **kwargs: Any
 ) -> Payer:
+    """The shipped rule pack trusting the kit's issuer; ``kwargs`` go to :class:`Payer`."""
     options = PayerOptions(
         crd=CrdOptions(allowed_fhir_servers=(ehr_url,)),
         security=SecurityOptions(public_base_url=base_url),
@@ -114,6 +115,7 @@ def make_payer(
         database=database,
         trusted_issuers=[TrustedIssuer(ISSUER, jwks=public_jwks)],
         options=options,
+        **kwargs,
     )
 
 
