@@ -99,6 +99,17 @@ class RequestError(DavinciError):
     issue_type = "invalid"
 
 
+class ReviewConflict(RequestError):
+    """A review action the request's current state does not allow (HTTP 409).
+
+    An item already final, a second extension, an appeal of an item that was not denied.
+    """
+
+    code = "review-conflict"
+    http_status = 409
+    issue_type = "conflict"
+
+
 class InvalidHookRequest(RequestError):
     """The CDS Hooks request body or its hook context is invalid."""
 

@@ -30,6 +30,7 @@ from davinci_pa.dtr.service import payer_dtr
 from davinci_pa.errors import AuthenticationError, DavinciError
 from davinci_pa.pas.options import PasOptions
 from davinci_pa.pas.service import PasService
+from davinci_pa.review.service import ReviewOptions, ReviewService
 from davinci_pa.rules.cql_evaluator import CqlTopicEvaluator
 from davinci_pa.rules.evaluation import RuleBook
 from davinci_pa.rules.loader import load_rule_pack
@@ -61,6 +62,7 @@ class Payer:
         new_id: identifier factory for assertion ids, card and suggestion uuids.
         gatherer: fetches data the EHR did not prefetch; built from ``options`` by default.
         dtr_version: the DTR package shape for clients that declare none (``2.2``, ``2.0.1``).
+        review_options: utilization-review rules (``payer.review``, docs/review.md).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class Payer:
         pas_options: PasOptions | None = None,
         auth: AuthService | None = None,
         dtr_version: str = "2.2",
+        review_options: ReviewOptions | None = None,
     ) -> None:
         self.options = options or PayerOptions()
         self.rules = rules
@@ -99,6 +102,14 @@ class Payer:
             rules=rules, database=database, options=pas_options, clock=clock, new_id=new_id
         )
         self.auth = auth
+        self.review = ReviewService(
+            self.pas,
+            database,
+            assertions=self.crd_records,
+            options=review_options,
+            clock=clock,
+            new_id=new_id,
+        )
         # -- DTR (issue 4) --
         self.dtr = payer_dtr(
             rules=rules.pack,

@@ -29,11 +29,13 @@ RANK = {
     "crd": 4,
     "dtr": 4,
     "pas": 4,
-    "payer": 5,
-    "cli": 6,
-    "server": 7,
-    "__main__": 8,
-    "gunicorn_conf": 8,
+    "review": 5,
+    "jobs": 5,
+    "payer": 6,
+    "cli": 7,
+    "server": 8,
+    "__main__": 9,
+    "gunicorn_conf": 9,
 }
 LAZY_FROM_CLI = {"server", "gunicorn_conf"}  # imported inside functions only
 INDEPENDENT = [{"cql", "store", "cdshooks"}, {"crd", "dtr", "pas"}]

@@ -55,6 +55,10 @@ class ItemDecision:
     reason_codes: tuple[str, ...] = ()
     source: str = ""
     authorized: Mapping[str, Any] = field(default_factory=dict)
+    reviewer: str | None = None
+    """Who recorded a review decision (``None`` for the rules' own)."""
+    topic: str | None = None
+    """The rule-pack topic that decided the item, when one matched."""
 
     def __post_init__(self) -> None:
         if self.action in v.NEEDS_REASON and not (self.reason and self.reason.strip()):
@@ -75,6 +79,8 @@ class ItemDecision:
             "reasonCodes": list(self.reason_codes),
             "source": self.source,
             "authorized": dict(self.authorized),
+            "reviewer": self.reviewer,
+            "topic": self.topic,
         }
 
     @classmethod
@@ -87,6 +93,8 @@ class ItemDecision:
             tuple(data.get("reasonCodes") or ()),
             str(data.get("source", "")),
             dict(data.get("authorized") or {}),
+            data.get("reviewer"),
+            data.get("topic"),
         )
 
 
@@ -119,15 +127,16 @@ class ItemDecider:
     def _action(self, sequence: int, outcome: RuleOutcome) -> ItemDecision:
         decision = outcome.decision
         reason = " ".join(r.text for r in decision.reasons if r.text) or None
+        topic = outcome.topic.id if outcome.topic else None
         if decision.covered == "not-covered":
             if reason is None:  # never deny without a reason: a person decides instead
-                return ItemDecision(sequence, v.PENDED, None, (), outcome.source)
-            topic = outcome.topic.id if outcome.topic else "*"
-            code = self._reason_codes.get(topic) or self._reason_codes.get("*")
-            return ItemDecision(sequence, v.DENIED, reason, (code,) if code else (), outcome.source)
+                return ItemDecision(sequence, v.PENDED, None, (), outcome.source, topic=topic)
+            code = self._reason_codes.get(topic or "*") or self._reason_codes.get("*")
+            codes = (code,) if code else ()
+            return ItemDecision(sequence, v.DENIED, reason, codes, outcome.source, topic=topic)
         if decision.pa_needed in {"no-auth", "satisfied"} and decision.covered == "covered":
-            return ItemDecision(sequence, v.APPROVED, reason, (), outcome.source)
-        return ItemDecision(sequence, v.PENDED, reason, (), outcome.source)
+            return ItemDecision(sequence, v.APPROVED, reason, (), outcome.source, topic=topic)
+        return ItemDecision(sequence, v.PENDED, reason, (), outcome.source, topic=topic)
 
 
 def _patient_id(request: PasRequest) -> str | None:

@@ -26,7 +26,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from davinci_pa.errors import ForbiddenError, PayerNotServed, RequestError, ResourceNotFound
+from davinci_pa.errors import (
+    ForbiddenError,
+    PayerNotServed,
+    RequestError,
+    ResourceNotFound,
+    ReviewConflict,
+)
 from davinci_pa.fhir.egress import EgressPolicy
 from davinci_pa.fhir.json import objects
 from davinci_pa.fhir.validation.structural import validate_structure
@@ -58,6 +64,7 @@ from davinci_pa.pas.submission import (
 from davinci_pa.rules.evaluation import RuleBook
 from davinci_pa.store import Database
 from davinci_pa.store.clock import utc_now
+from davinci_pa.store.pas_history import HistoryEvent
 from davinci_pa.store.pas_records import (
     Authorization,
     DuplicateSubmission,
@@ -150,6 +157,7 @@ class PasService:
             review=self._review(auth, decisions, now, fresh=resubmitted),
             submission=Submission(self._new_id(), key, request.bundle, submitter),
             replace_items=resubmitted,
+            history=[_submitted(auth, decisions, prior, resubmitted, submitter, now)],
         )
         try:
             self.records.save(change)
@@ -289,7 +297,8 @@ class PasService:
             if not pended:
                 return None
             due = deadlines.due_at(now, urgent=auth.urgent, options=self.options)
-            return ReviewEntry(auth.pa_id, auth.urgent, now, due)
+            topics = sorted({d.topic for d in decisions if d.action == v.PENDED and d.topic})
+            return ReviewEntry(auth.pa_id, auth.urgent, now, due, topics=_delimited(topics))
         if pended or existing.closed_at is not None:
             return existing
         late = deadlines.is_late(now, existing.due_at, existing.extended_due_at)
@@ -328,14 +337,21 @@ class PasService:
     # -- decisions after review -------------------------------------------------------------
 
     def decide(
-        self, pa_id: str, decisions: Mapping[int, ItemDecision], *, reviewer: str | None = None
+        self,
+        pa_id: str,
+        decisions: Mapping[int, ItemDecision],
+        *,
+        reviewer: str | None = None,
+        role: str | None = None,
     ) -> Resource:
-        """Record a reviewer's decisions on pended items; return the new response Bundle.
+        """Record a reviewer's decisions on items; return the new response Bundle.
 
-        The new ClaimResponse version is stored, the review closes (flagged late when past
-        its due time) and every matching Subscription is notified.
+        The new ClaimResponse version is stored, the review closes once nothing is pended
+        (flagged late when past its due time), the history records each item's action before
+        and after, and every matching Subscription is notified. Who may take which decision
+        is :mod:`davinci_pa.review`'s concern; here only that nobody decides their own.
         """
-        auth = self._require(pa_id)
+        auth = self.authorization(pa_id)
         if reviewer is not None and reviewer == auth.submitter:
             raise ForbiddenError("nobody decides a request they submitted")
         now = self._clock()
@@ -343,8 +359,12 @@ class PasService:
         unknown = set(decisions) - set(items)
         if unknown:
             raise RequestError(f"no item with sequence {sorted(unknown)} in {pa_id}")
+        given = {
+            s: _replace(d, reviewer=reviewer, topic=d.topic or items[s].decision.get("topic"))
+            for s, d in decisions.items()
+        }
         merged = [
-            decisions.get(seq) or ItemDecision.from_json(seq, items[seq].decision)
+            given.get(seq) or ItemDecision.from_json(seq, items[seq].decision)
             for seq in sorted(items)
         ]
         request = PasRequest.parse(self.records.latest_request(pa_id))
@@ -357,43 +377,124 @@ class PasService:
             retain_until=max(auth.retain_until, now + self.options.retain_after_change),
         )
         response = self._response(request, merged, updated, now)
+        notifications = self.notifications.for_decision(updated, response, reviewer)
+        changes = {
+            str(seq): {"before": items[seq].action, "after": d.action, "reason": d.reason}
+            for seq, d in sorted(given.items())
+        }
         self.records.save(
             StateChange(
                 authorization=updated,
                 response=response,
                 items=[_state(items[d.sequence].item, d) for d in merged],
                 review=self._review(updated, merged, now),
-                notifications=self.notifications.for_decision(updated, response, reviewer),
+                notifications=notifications,
+                history=[
+                    HistoryEvent(
+                        pa_id,
+                        now,
+                        reviewer,
+                        role,
+                        "decided",
+                        {
+                            "items": changes,
+                            "version": updated.version,
+                            "notified": len(notifications),
+                        },
+                    )
+                ],
             )
         )
         return response
 
-    def extend(self, pa_id: str, reason: str) -> ReviewEntry:
-        """Extend a standard review to 14 days, recording why (CMS-0057-F)."""
-        review = self.records.review(self._require(pa_id).pa_id)
-        if review is None or review.closed_at is not None or not reason.strip():
-            raise RequestError("only an open review can be extended, with a reason")
+    def extend(
+        self, pa_id: str, reason: str, *, reviewer: str | None = None, role: str | None = None
+    ) -> ReviewEntry:
+        """Extend a standard review once, to 14 days, and tell the provider why (CMS-0057-F).
+
+        A new ClaimResponse version (still pended) carries the new due date and the reason
+        in a ``processNote`` and goes to every matching Subscription.
+
+        Raises:
+            RequestError: no reason given.
+            ReviewConflict: no open review, an expedited request, or already extended.
+        """
+        auth = self.authorization(pa_id)
+        review = self.records.review(pa_id)
+        if not reason.strip():
+            raise RequestError("an extension needs a reason for the provider")
+        if review is None or review.closed_at is not None:
+            raise ReviewConflict(f"{pa_id} has no open review to extend")
+        if review.urgent or review.extended_due_at is not None:
+            raise ReviewConflict(f"{pa_id}: only a standard request is extended, and only once")
+        now = self._clock()
         extended = _replace(
             review,
             extended_due_at=deadlines.extended_due_at(review.queued_at, self.options),
             extension_reason=reason.strip()[:500],
+            flag=None,
         )
-        auth = self._require(pa_id)
+        updated = _replace(auth, version=auth.version + 1)
+        response = _with_note(
+            self._current_answer(updated, inquiry=False),
+            f"Review extended to {extended.extended_due_at:%Y-%m-%d %H:%M} UTC: "
+            f"{extended.extension_reason}",
+        )
+        notifications = self.notifications.for_decision(updated, response, reviewer)
+        detail = {"due": f"{extended.extended_due_at:%Y-%m-%dT%H:%M:%SZ}", "reason": reason}
         self.records.save(
             StateChange(
-                authorization=auth,
-                response=self.records.responses(pa_id)[-1],
+                authorization=updated,
+                response=response,
                 items=(),
                 review=extended,
+                notifications=notifications,
+                history=[HistoryEvent(pa_id, now, reviewer, role, "extended", detail)],
             )
         )
         return extended
 
-    def _require(self, pa_id: str) -> Authorization:
+    def authorization(self, pa_id: str) -> Authorization:
+        """The authorization ``pa_id``.
+
+        Raises:
+            ResourceNotFound: there is none (404).
+        """
         auth = self.records.authorization(pa_id)
         if auth is None:
             raise ResourceNotFound(f"no prior authorization {pa_id}")
         return auth
+
+
+def _submitted(
+    auth: Authorization,
+    decisions: Sequence[ItemDecision],
+    prior: Authorization | None,
+    resubmitted: bool,
+    submitter: str | None,
+    now: datetime,
+) -> HistoryEvent:
+    event = "resubmitted" if resubmitted else "updated" if prior else "submitted"
+    if auth.status == "cancelled":
+        event = "cancelled"
+    detail = {
+        "version": auth.version,
+        "claim_identifier": auth.claim_identifier,
+        "items": {str(d.sequence): d.action for d in decisions},
+    }
+    return HistoryEvent(auth.pa_id, now, submitter, None, event, detail)
+
+
+def _delimited(values: Sequence[str]) -> str | None:
+    return f",{','.join(values)}," if values else None
+
+
+def _with_note(bundle: Resource, text: str) -> Resource:
+    """``bundle`` with a display ``processNote`` added to its ClaimResponse."""
+    claim_response = bundle["entry"][0]["resource"]
+    notes = claim_response.setdefault("processNote", [])
+    notes.append({"number": len(notes) + 1, "type": "display", "text": text})
+    return bundle
 
 
 def _profile_validator(packages: Sequence[str]) -> BundleValidator | None:

@@ -24,6 +24,7 @@ from davinci_pa.server import auth as auth_routes
 from davinci_pa.server import cds, health, metrics
 from davinci_pa.server import dtr as dtr_routes
 from davinci_pa.server import pas as pas_routes
+from davinci_pa.server import review as review_routes
 from davinci_pa.server.errors import register_error_handlers
 from davinci_pa.server.fhir_http import PAYER_KEY, current_payer
 from davinci_pa.server.logs import configure_logging, log_request
@@ -54,6 +55,7 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     app.register_blueprint(cds.blueprint)
     auth_routes.install(app, settings, payer)
     pas_routes.install(app, settings, payer)
+    review_routes.install(app)
     app.register_blueprint(dtr_routes.blueprint)
     register_error_handlers(app)
     _install_request_hooks(app, settings)

@@ -1,6 +1,7 @@
-"""PAS routes: ``/fhir`` operations, ``metadata`` and the admin decision endpoint.
+"""PAS routes: ``/fhir`` operations and ``metadata``.
 
-``Claim/$submit``, ``Claim/$inquire``, ``Subscription`` and ``/admin/pas/{id}/decision``.
+``Claim/$submit``, ``Claim/$inquire`` and ``Subscription``; reviewers' routes are in
+:mod:`davinci_pa.server.review`.
 
 Each route checks the bearer token's scope, calls the framework-free PasService and
 serialises FHIR JSON; errors become OperationOutcomes in the app's one error handler.
@@ -17,12 +18,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
 
-from davinci_pa.errors import RequestError
 from davinci_pa.pas import vocabulary as v
-from davinci_pa.pas.decisions import ItemDecision
 from davinci_pa.pas.delivery import Notifier
 from davinci_pa.payer import Payer
-from davinci_pa.server.auth import audited, authorize, require_role
+from davinci_pa.server.auth import audited, authorize
 from davinci_pa.server.fhir_http import current_payer, fhir_response, json_body
 from davinci_pa.server.settings import ServerSettings
 from davinci_pa.store.pas_outbox import Outbox
@@ -111,89 +110,11 @@ def delete_subscription(subscription_id: str) -> Response:
     return Response(status=204)
 
 
-@blueprint.post("/admin/pas/<pa_id>/decision")
-@audited("pas.decide")
-def decide(pa_id: str) -> Response:
-    """A reviewer's decision: ``{"items": [{"sequence", "action", "reason"?, ...}]}``.
-
-    Only a client registered with the ``reviewer`` role (a payer's UM system) may decide,
-    and never on a request it submitted (docs/pas.md §Who may act on an authorization).
-    """
-    grant = authorize("ClaimResponse", "write")
-    require_role(grant, "reviewer")
-    body = json_body()
-    items = body.get("items") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items:
-        raise RequestError("the body must be {'items': [{'sequence': n, 'action': 'A1'}, ...]}")
-    decisions = {d.sequence: d for d in (_decision(i) for i in items)}
-    return fhir_response(current_payer().pas.decide(pa_id, decisions, reviewer=grant.client_id))
-
-
 def _claim_response_identifier(answer: dict[str, Any]) -> str | None:
     """The trace number the answer echoes (no PHI): ``system|value`` of the ClaimResponse."""
     entries = answer.get("entry") or [{}]
     identifiers = entries[0].get("resource", {}).get("identifier") or [{}]
     return f"{identifiers[0].get('system')}|{identifiers[0].get('value')}"
-
-
-def _decision(item: Any) -> ItemDecision:
-    if not isinstance(item, dict) or type(item.get("sequence")) is not int:
-        raise RequestError("each decision needs an integer 'sequence'")
-    action, reason = item.get("action"), item.get("reason")
-    allowed = sorted(v.FINAL_ACTIONS - {v.CANCELLED})
-    if not isinstance(action, str) or action not in allowed:
-        raise RequestError(f"'action' must be one of {allowed}")
-    if reason is not None and not isinstance(reason, str):
-        raise RequestError("'reason' must be a string")
-    codes = item.get("reasonCodes", [])
-    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-        raise RequestError("'reasonCodes' must be a list of strings")
-    authorized = _authorized(item.get("authorized", {}))
-    return ItemDecision(item["sequence"], action, reason, tuple(codes), "review", authorized)
-
-
-def _authorized(value: Any) -> dict[str, Any]:
-    """What a modified (``A6``) decision grants: a coded ``productOrService``, a ``quantity``.
-
-    Both are copied into the ClaimResponse's ``addItem``, so their shape is checked here.
-    """
-    if not isinstance(value, dict) or not set(value) <= {"productOrService", "quantity"}:
-        raise RequestError("'authorized' must be an object with productOrService and quantity")
-    product, quantity = value.get("productOrService"), value.get("quantity")
-    if product is not None and not _is_coded(product):
-        raise RequestError("'authorized.productOrService' must be {'coding': [{system, code}]}")
-    if quantity is not None and not _is_quantity(quantity):
-        raise RequestError("'authorized.quantity' must be {'value': number, 'unit'?: text}")
-    return value
-
-
-def _is_coded(value: Any) -> bool:
-    codings = value.get("coding") if isinstance(value, dict) else None
-    return (
-        set(value) == {"coding"}
-        and isinstance(codings, list)
-        and bool(codings)
-        and all(
-            isinstance(c, dict)
-            and set(c) <= {"system", "code", "display"}
-            and all(isinstance(c.get(k), str) and c.get(k) for k in ("system", "code"))
-            and isinstance(c.get("display", ""), str)
-            for c in codings
-        )
-    )
-
-
-def _is_quantity(value: Any) -> bool:
-    if not isinstance(value, dict) or not set(value) <= {"value", "unit", "system", "code"}:
-        return False
-    number = value.get("value")
-    texts = [value[k] for k in ("unit", "system", "code") if k in value]
-    return (
-        isinstance(number, int | float)
-        and not isinstance(number, bool)
-        and number >= 0
-        and all(isinstance(t, str) and t for t in texts)
-    )
 
 
 @blueprint.get("/fhir/metadata")

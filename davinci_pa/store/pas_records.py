@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from davinci_pa.errors import StoreError
 from davinci_pa.store.clock import Clock, utc_now
 from davinci_pa.store.database import Database
+from davinci_pa.store.pas_history import HistoryEvent, add_history
 from davinci_pa.store.pas_outbox import OutboxMessage, enqueue
 from davinci_pa.store.schema import (
     pas_authorizations,
@@ -71,6 +72,10 @@ class ReviewEntry:
     extension_reason: str | None = None
     closed_at: datetime | None = None
     late: bool | None = None
+    flag: str | None = None
+    """Set by the deadline sweep: ``due-soon`` or ``overdue``."""
+    topics: str | None = None
+    """The rule topics that pended items, comma-delimited on both ends (``,a,b,``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,8 @@ class StateChange:
     notifications: Sequence[OutboxMessage] = field(default_factory=tuple)
     replace_items: bool = False
     """A resubmission: items not in ``items`` are removed."""
+    history: Sequence[HistoryEvent] = field(default_factory=tuple)
+    """What the request's history records about this change (who, what, before/after)."""
 
 
 class DuplicateSubmission(StoreError):
@@ -278,6 +285,7 @@ def _write(conn: Connection, change: StateChange, now: datetime) -> None:
     if change.review is not None:
         _write_review(conn, change.review)
     enqueue(conn, change.notifications, now)
+    add_history(conn, change.history)
 
 
 def _write_items(conn: Connection, pa_id: str, items: Iterable[ItemState], now: datetime) -> None:

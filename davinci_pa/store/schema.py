@@ -163,8 +163,14 @@ pas_review_queue = sa.Table(
     sa.Column("extension_reason", sa.String(512), nullable=True),
     sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("late", sa.Boolean, nullable=True),
+    sa.Column("flag", sa.String(16), nullable=True),
+    sa.Column("topics", sa.String(512), nullable=True),
 )
-"""Pended authorizations awaiting review, with their CMS-0057-F due times."""
+"""Pended authorizations awaiting review, with their CMS-0057-F due times. Migration 0005
+added ``flag``, set by the deadline sweep (``due-soon``, ``overdue``), and ``topics``, the
+rule topics that pended the items (``,home-oxygen,`` for filtering)."""
+
+sa.Index("ix_pas_review_queue_open", pas_review_queue.c.closed_at, pas_review_queue.c.due_at)
 
 pas_subscriptions = sa.Table(
     "pas_subscriptions",
@@ -237,3 +243,68 @@ dtr_error_logs = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
 """DTR oper-1: errors DTR clients met in our forms (``$log-questionnaire-errors``, no PHI)."""
+
+
+# ---------------------------------------------------------------------------------------
+# Utilization review. Created by migration 0005_review.
+# ---------------------------------------------------------------------------------------
+
+reviewers = sa.Table(
+    "reviewers",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Workbench accounts: an Argon2id password hash, a role, a lockout after failed logins."""
+
+review_sessions = sa.Table(
+    "review_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+)
+"""Workbench sessions, server-side so that logout and the idle timeout really end them; the
+cookie holds a random token, only its SHA-256 is stored."""
+
+pas_history = sa.Table(
+    "pas_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pa_id", sa.String(64), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(256), nullable=True),
+    sa.Column("role", sa.String(16), nullable=True),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)
+"""What happened to a request, by whom and when: submissions, decisions (before and after),
+extensions, appeals, notifications, deadline flags (no free text from outside in logs)."""
+
+pas_appeals = sa.Table(
+    "pas_appeals",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("pa_id", sa.String(64), nullable=False, index=True),
+    sa.Column("items", sa.JSON, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_from", sa.String(256), nullable=True),
+    sa.Column("note", sa.String(2000), nullable=True),
+    sa.Column("deniers", sa.JSON, nullable=False),
+    sa.Column("recorded_by", sa.String(256), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("decided_by", sa.String(256), nullable=True),
+    sa.Column("outcome", sa.JSON, nullable=True),
+)
+"""Appeals of denied items: who denied them (the appeal goes to another physician) and,
+once decided, the outcome per item (CMS-0057-F "approved after appeal")."""

@@ -51,7 +51,12 @@ def test_pended_decision_is_notified(server: Server, receiver: Receiver) -> None
         {
             "items": [
                 {"sequence": 1, "action": "A1"},
-                {"sequence": 2, "action": "A3", "reason": "Second chair within 5 years."},
+                {
+                    "sequence": 2,
+                    "action": "A3",
+                    "reason": "Second chair within 5 years.",
+                    "reasonCodes": ["T1"],  # shape-checked: no payer code list configured
+                },
             ]
         },
         admin=True,
