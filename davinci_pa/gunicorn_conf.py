@@ -65,6 +65,13 @@ def on_starting(server: Any) -> None:
     payer.database.dispose()
 
 
+def worker_exit(server: Any, worker: Any) -> None:
+    """Let the worker's embedded job worker finish its job before the process ends."""
+    from davinci_pa.jobs.engine import stop_embedded_workers
+
+    stop_embedded_workers()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """Drop a dead worker's live gauges from the shared metrics."""
     from prometheus_client import multiprocess

@@ -1,12 +1,12 @@
 """The ``davinci-pa`` command line.
 
-``serve`` runs the HTTP service, ``db upgrade`` migrates its database, ``config show``
-prints its settings, ``reviewers`` manages workbench accounts, ``review overdue`` lists late
-work, ``keys init`` writes key pairs and trust files, ``hook`` signs and
-sends a CDS Hooks request and prints the answer readably, ``cql`` compiles and evaluates CQL,
-``rules`` checks, tests and scaffolds rule packs, ``valuesets import`` adds ValueSets to a
-pack. The server package is imported lazily, so library-only installs never load Flask for
-other commands.
+``serve`` runs the HTTP service, ``worker`` runs background jobs, ``db upgrade`` migrates
+the database, ``config show`` prints the settings, ``reviewers`` manages workbench accounts,
+``review overdue`` lists late work, ``keys init`` writes key pairs and trust files, ``hook``
+signs and sends a CDS Hooks request and prints the answer readably, ``cql`` compiles and
+evaluates CQL, ``rules`` checks, tests and scaffolds rule packs, ``valuesets import`` adds
+ValueSets to a pack. The server package is imported lazily, so library-only installs never
+load Flask for other commands.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from davinci_pa._version import __version__
-from davinci_pa.cli import admin, hook, keys, reviewers, serve
+from davinci_pa.cli import admin, hook, keys, reviewers, serve, worker
 from davinci_pa.errors import DavinciError
 
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve.add_command(commands)
+    worker.add_command(commands)
     admin.add_commands(commands)
     reviewers.add_commands(commands)
     keys.add_command(commands)

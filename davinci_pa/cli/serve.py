@@ -73,12 +73,16 @@ def run(args: argparse.Namespace) -> int:
     settings = ServerSettings.from_environ(os.environ, **flags)
     if args.workers > 0:
         return _gunicorn(args, flags)
+    from davinci_pa.jobs.engine import stop_embedded_workers
     from davinci_pa.server import create_app
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the app logs each request
     app = create_app(settings)
     print(f"davinci-pa listening on http://{args.host}:{args.port}/cds-services", flush=True)
-    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    try:
+        app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    finally:
+        stop_embedded_workers()
     return 0
 
 

@@ -63,8 +63,8 @@ class ItemDecision:
     def __post_init__(self) -> None:
         if self.action in v.NEEDS_REASON and not (self.reason and self.reason.strip()):
             raise MissingDenialReason(
-                f"item {self.sequence}: a {v.ACTION_DISPLAY[self.action]} decision needs a "
-                "specific human-readable reason"
+                f"item {self.sequence}: 'reason' is required: a {v.ACTION_DISPLAY[self.action]} "
+                "decision needs a specific human-readable reason"
             )
         if self.action == v.MODIFIED and not self.authorized.get("productOrService"):
             raise RequestError(

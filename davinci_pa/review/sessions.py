@@ -60,7 +60,7 @@ class SessionManager:
         now = self._clock()
         if row is None or row.ended_at is not None:
             return None
-        if now - _aware(row.last_seen_at, now) > self._idle:
+        if now - row.last_seen_at > self._idle:
             self._store.end(row.token_hash, now)
             return None
         reviewer = self._accounts.get(row.username)
@@ -81,8 +81,3 @@ def csrf_matches(session: Session, sent: str | None) -> bool:
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(moment: datetime, now: datetime) -> datetime:
-    """SQLite returns naive datetimes; they are UTC like everything stored."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)

@@ -21,7 +21,7 @@ from davinci_pa.errors import ConfigurationError
 from davinci_pa.pas.options import PasOptions
 from davinci_pa.payer import Payer
 from davinci_pa.server import auth as auth_routes
-from davinci_pa.server import cds, health, metrics
+from davinci_pa.server import background, cds, health, metrics
 from davinci_pa.server import dtr as dtr_routes
 from davinci_pa.server import pas as pas_routes
 from davinci_pa.server import review as review_routes
@@ -54,12 +54,13 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     app.extensions[PAYER_KEY] = payer
     app.register_blueprint(cds.blueprint)
     auth_routes.install(app, settings, payer)
-    pas_routes.install(app, settings, payer)
+    pas_routes.install(app)
     review_routes.install(app)
     app.register_blueprint(dtr_routes.blueprint)
     register_error_handlers(app)
     _install_request_hooks(app, settings)
     health.install(app, payer)
+    background.install(app, settings, payer)
     app.add_url_rule("/metrics", "metrics", _metrics)
     return app
 

@@ -5,51 +5,27 @@
 
 Each route checks the bearer token's scope, calls the framework-free PasService and
 serialises FHIR JSON; errors become OperationOutcomes in the app's one error handler.
-A daemon thread per worker delivers queued notifications (any worker may; the outbox
-leases each notification to one of them).
+Queued notifications are delivered by the job engine (:mod:`davinci_pa.jobs`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
 
 from davinci_pa.pas import vocabulary as v
-from davinci_pa.pas.delivery import Notifier
-from davinci_pa.payer import Payer
 from davinci_pa.server.auth import audited, authorize
 from davinci_pa.server.fhir_http import current_payer, fhir_response, json_body
-from davinci_pa.server.settings import ServerSettings
-from davinci_pa.store.pas_outbox import Outbox
 
 log = logging.getLogger("davinci_pa.server.pas")
 blueprint = Blueprint("pas", __name__)
 
 
-def install(app: Flask, settings: ServerSettings, payer: Payer) -> None:
-    """Add the routes and, unless disabled, the notification delivery thread."""
+def install(app: Flask) -> None:
+    """Add the routes."""
     app.register_blueprint(blueprint)
-    interval = float(settings.pas_delivery_seconds or 2)
-    if interval > 0:
-        notifier = Notifier(
-            Outbox(payer.database),
-            payer.pas.notifications.subscriptions,
-            egress=payer.pas.notifications.egress,
-        )
-        threading.Thread(target=_deliver_forever, args=(notifier, interval), daemon=True).start()
-
-
-def _deliver_forever(notifier: Notifier, interval: float) -> None:
-    while True:
-        try:
-            notifier.run_once()
-        except Exception:  # noqa: BLE001 - a delivery loop must survive any failure
-            log.exception("notification delivery failed; retrying")
-        time.sleep(interval)
 
 
 def _body() -> Any:

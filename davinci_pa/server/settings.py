@@ -16,7 +16,8 @@
 | ``DAVINCI_PA_AUTH_EXTERNAL_ISSUERS`` | path to a JSON list of ``{"issuer", "jwks"|"jwks_url", "audience"?}`` whose tokens are trusted |
 | ``DAVINCI_PA_PAS_DEFAULT_PAYER`` | payer id for Claims whose insurer matches no payer of the rule pack |
 | ``DAVINCI_PA_IG_PACKAGES`` | comma-separated PAS IG packages (``.tgz`` or folders) for profile validation at ``$submit`` |
-| ``DAVINCI_PA_PAS_DELIVERY_SECONDS`` | how often each worker delivers queued notifications (default 2; ``0`` disables) |
+| ``DAVINCI_PA_PAS_DELIVERY_SECONDS`` | how often the job worker delivers queued notifications, in whole seconds (default 2; ``0`` runs no worker in the server) |
+| ``DAVINCI_PA_WORKER`` | ``embedded`` (default: a job worker in each server process) or ``external`` (``davinci-pa worker`` processes do the background work) |
 | ``DAVINCI_PA_ALLOWED_SUBSCRIPTION_ENDPOINTS`` | comma-separated URL prefixes a Subscription endpoint may use over http or at a private address (``make serve`` sets loopback) |
 | ``DAVINCI_PA_DTR_VERSION`` | DTR ``$questionnaire-package`` shape when a client declares none (``2.2`` or ``2.0.1``) |
 | ``DAVINCI_PA_LOG_LEVEL`` | ``DEBUG``, ``INFO`` (default), ``WARNING`` or ``ERROR`` |
@@ -65,6 +66,7 @@ class ServerSettings:
     ig_packages: str | None = None
     pas_delivery_seconds: str | None = None
     allowed_subscription_endpoints: tuple[str, ...] = ()
+    worker: str = "embedded"
     # -- DTR (see davinci_pa/server/dtr.py) --
     dtr_version: str = "2.2"
     # -- operations (see docs/deploy.md) --
@@ -143,6 +145,7 @@ PARSERS: dict[str, check.Parser] = {
     "ig_packages": check.package_list,
     "pas_delivery_seconds": check.seconds,
     "allowed_subscription_endpoints": check.url_prefixes,
+    "worker": check.choice(("embedded", "external")),
     "dtr_version": check.choice(DTR_VERSIONS),
     "log_level": lambda raw: check.choice(LOG_LEVELS)(raw.upper()),
 }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, overload
 
 import sqlalchemy as sa
 
@@ -78,6 +78,15 @@ class Reviewers:
             return conn.execute(query).rowcount == 1
 
 
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: None) -> None: ...
+def _utc(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
 def _reviewer(row: Any) -> ReviewerRow:
     return ReviewerRow(
         row["username"],
@@ -85,8 +94,8 @@ def _reviewer(row: Any) -> ReviewerRow:
         row["role"],
         bool(row["disabled"]),
         int(row["failed_logins"]),
-        row["locked_until"],
-        row["created_at"],
+        _utc(row["locked_until"]),
+        _utc(row["created_at"]),
     )
 
 
@@ -118,7 +127,16 @@ class Sessions:
         query = sa.select(review_sessions).where(review_sessions.c.token_hash == token_hash)
         with self._db.transaction() as conn:
             row = conn.execute(query).mappings().first()
-        return SessionRow(**{k: row[k] for k in SessionRow.__dataclass_fields__}) if row else None
+        if row is None:
+            return None
+        return SessionRow(
+            row["token_hash"],
+            row["username"],
+            row["csrf_token"],
+            _utc(row["created_at"]),
+            _utc(row["last_seen_at"]),
+            _utc(row["ended_at"]),
+        )
 
     def touch(self, token_hash: str, now: datetime) -> None:
         """Record activity (the idle timeout counts from here)."""
@@ -211,13 +229,13 @@ def _appeal(row: Any) -> AppealRow:
         row["id"],
         row["pa_id"],
         tuple(row["items"]),
-        row["received_at"],
+        _utc(row["received_at"]),
         row["received_from"],
         row["note"],
         dict(row["deniers"]),
         row["recorded_by"],
-        row["recorded_at"],
-        row["decided_at"],
+        _utc(row["recorded_at"]),
+        _utc(row["decided_at"]),
         row["decided_by"],
         dict(row["outcome"]) if row["outcome"] is not None else None,
     )

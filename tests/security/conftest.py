@@ -101,13 +101,19 @@ CERTIFICATION = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extensio
 
 
 def claim_bundle(
-    trace: str, *, code: str = "K0800", npi: str = CLINIC_A, related: str | None = None
+    trace: str,
+    *,
+    code: str = "K0800",
+    npi: str = CLINIC_A,
+    related: str | None = None,
+    urgent: bool = True,
 ) -> dict[str, Any]:
     """The kit's pended referral Bundle as a clinic sends it.
 
     ``code`` is the HCPCS code ordered (``K0800`` pends, ``E0250`` approves), ``npi`` the
     requesting organization's NPI, ``related`` a Claim identifier this one cancels
-    (certification type ``3``) when given.
+    (certification type ``3``) when given; ``urgent=False`` turns the kit's level of
+    service ``U`` (expedited review) into ``E`` (elective: a standard review).
     """
     bundle = copy.deepcopy(kit("v2.2.1", "pended_pa_submit_request_payload.json")[0])
     bundle["identifier"]["value"] = f"BUNDLE-{trace}"
@@ -121,6 +127,8 @@ def claim_bundle(
             resource["identifier"][0]["value"] = npi
         if kind == "Claim":
             resource["identifier"][0]["value"] = trace
+            if not urgent:
+                _elective(resource)
             if related:
                 resource["related"] = [
                     {"claim": {"identifier": {"system": TRACE_SYSTEM, "value": related}}}
@@ -128,6 +136,12 @@ def claim_bundle(
                 kept = [e for e in resource.get("extension", []) if e["url"] != CERTIFICATION]
                 resource["extension"] = [*kept, _cancellation()]
     return bundle
+
+
+def _elective(claim: dict[str, Any]) -> None:
+    for ext in claim.get("extension", []):
+        if ext["url"].endswith("extension-levelOfServiceCode"):
+            ext["valueCodeableConcept"]["coding"][0].update(code="E", display="Elective")
 
 
 def _cancellation() -> dict[str, Any]:

@@ -58,9 +58,9 @@ def login() -> Response:
 def login_submit() -> Response:
     """Check the password, open a session, go to the queue."""
     require_login_csrf()
-    if not throttle.allow(request.remote_addr or "unknown"):
-        return _login_page("Too many attempts from this address; wait a minute.", 429)
-    username = request.form.get("username", "").strip().lower()
+    username = request.form.get("username", "").strip().lower()[:64]
+    if not throttle.allow(f"{request.remote_addr}|{username}"):
+        return _login_page("Too many attempts for this account; wait a minute.", 429)
     try:
         reviewer = current_payer().review.accounts.authenticate(
             username, request.form.get("password", "")
