@@ -12,6 +12,7 @@ filtered page and a deep page, in turn; the JSON API's first page too. Goal: p95
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import statistics
@@ -127,7 +128,10 @@ def run(url: str, count: int, pages: int) -> None:
     print(f"filling {count} open requests ...", file=sys.stderr, flush=True)
     fill(database, count)
     print(f"filled in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
-    app = create_app(ServerSettings(database_url=url, pas_delivery_seconds="0"))
+    app = create_app(
+        ServerSettings(database_url=url, pas_delivery_seconds="0", log_level="WARNING")
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app.extensions["davinci_pa.payer"].review.accounts.add("bench", "physician", PASSWORD)
     http = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=http.serve_forever, daemon=True).start()
