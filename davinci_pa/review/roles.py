@@ -70,7 +70,8 @@ def require_action(actor: Actor, action: str, sequence: int, policy: ReviewPolic
     """Raise ForbiddenError (403) unless ``actor`` may record ``action``."""
     if action not in allowed_actions(actor.role, policy):
         raise ForbiddenError(
-            f"item {sequence}: a {actor.role} may not record {v.ACTION_DISPLAY[action]!r} "
+            f"item {sequence}: a {actor.role} may not record "
+            f"{v.ACTION_DISPLAY.get(action, action)!r} "
             f"({action}); see docs/review.md#roles"
         )
 

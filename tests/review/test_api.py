@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from davinci_pa.cli import main
 from davinci_pa.review.accounts import MAX_FAILURES, AccountError, LoginRefused
+from davinci_pa.store.schema import pas_review_queue
 from tests.review.conftest import PASSWORD, pended
 from tests.security.conftest import Tenants
 
@@ -164,3 +168,20 @@ def test_account_creation_refuses_bad_input(
 ) -> None:
     with pytest.raises(AccountError):
         staff.payer.review.accounts.add(username, role, password)
+
+
+def test_review_overdue_lists_late_work(staff: Tenants, capsys: pytest.CaptureFixture[str]) -> None:
+    pa_id = pended(staff, "cli-overdue", urgent=True)
+    late = datetime.now(UTC) - timedelta(hours=1)
+    with staff.payer.database.transaction() as conn:
+        conn.execute(
+            sa.update(pas_review_queue).where(pas_review_queue.c.pa_id == pa_id).values(due_at=late)
+        )
+    url = str(staff.payer.database.engine.url)
+    assert main(["review", "overdue", "--json", "--database-url", url]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    mine = next(r for r in rows if r["pa_id"] == pa_id)
+    assert mine["claim_identifier"].endswith("|cli-overdue")
+    assert mine["hours_overdue"] >= 1
+    assert main(["review", "overdue", "--database-url", url]) == 0
+    assert "cli-overdue" in capsys.readouterr().out

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from davinci_pa.pas.submission import identifier_key
+from davinci_pa.review.sessions import _hash
 from tests.pas.conftest import Receiver
 from tests.review.conftest import Browser, pended
 from tests.security.conftest import Tenants, claim_bundle
@@ -205,3 +207,31 @@ def test_a_physicians_denial_reaches_the_provider_and_inquire(
     claim_response = answer["parameter"][0]["resource"]["entry"][0]["resource"]
     assert reason in " ".join(n["text"] for n in claim_response["processNote"])
     assert identifier_key(claim_response["identifier"][0]).endswith("|deny-notify")
+
+
+def test_a_partial_approval_grants_the_quantity(staff: Tenants, browser: Browser) -> None:
+    pa_id = pended(staff, "partial")
+    browser.login("phil")
+    form = {"sequence": "1", "action": "A6", "reason": "One unit, not two.", "quantity": "1"}
+    answer = browser.post(f"/review/requests/{pa_id}/decision", form)
+    assert answer.status_code == 200, answer.text
+    assert _item_action(staff, pa_id) == "A6"
+    bundle = staff.payer.pas.records.responses(pa_id)[-1]
+    added = bundle["entry"][0]["resource"]["addItem"][0]
+    assert added["quantity"] == {"value": 1}
+    bad = browser.post(
+        f"/review/requests/{pa_id}/decision", {**form, "sequence": "2", "quantity": "lots"}
+    )
+    assert bad.status_code == 400
+    assert "quantity" in bad.text
+
+
+def test_an_idle_session_ends(staff: Tenants, browser: Browser) -> None:
+    browser.login("nina")
+    token = browser.http.cookies.get("davinci_pa_review", path="/review")
+    sessions = staff.payer.review.sessions
+    live = sessions.resolve(token)
+    assert live is not None
+    idle = sessions._idle
+    sessions._store.touch(_hash(token), datetime.now(UTC) - idle - timedelta(seconds=1))
+    assert browser.get("/review/queue").url.endswith("/review/login")

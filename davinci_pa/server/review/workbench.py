@@ -18,7 +18,7 @@ from davinci_pa.errors import DavinciError, RequestError
 from davinci_pa.pas import vocabulary as v
 from davinci_pa.pas.decisions import ItemDecision
 from davinci_pa.review.accounts import LoginRefused
-from davinci_pa.review.roles import ACCOUNT_ROLES, Actor, allowed_actions
+from davinci_pa.review.roles import ACCOUNT_ROLES, DECISIONS, Actor, allowed_actions
 from davinci_pa.review.sessions import Session
 from davinci_pa.server.auth import audited
 from davinci_pa.server.fhir_http import current_payer
@@ -154,6 +154,8 @@ def _decide(session: Session, pa_id: str) -> None:
     if not sequence.isdigit():
         raise RequestError("sequence: choose the item to decide")
     action = form.get("action", "")
+    if action not in DECISIONS:
+        raise RequestError(f"action: choose one of {', '.join(DECISIONS)}")
     reason = form.get("reason", "").strip() or None
     code = form.get("reason_code", "").strip()
     authorized: dict[str, Any] = {}
