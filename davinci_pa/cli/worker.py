@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the payer the settings describe and work until stopped."""
     from davinci_pa.jobs.engine import build_app, connector_for, run_worker
     from davinci_pa.server import build_payer
-    from davinci_pa.server.background import work_for
+    from davinci_pa.server.background import delivery_seconds, work_for
     from davinci_pa.server.logs import configure_logging
     from davinci_pa.server.settings import ServerSettings
 
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         )
     configure_logging(settings.log_level)
     payer = build_payer(settings)
-    interval = max(1, round(float(settings.pas_delivery_seconds or 2)))
+    interval = delivery_seconds(settings) or 2
     app = build_app(
         connector_for(settings.database_url), work_for(payer), delivery_seconds=interval
     )

@@ -53,9 +53,7 @@ class Work:
 def connector_for(database_url: str) -> Any:
     """Procrastinate's PostgreSQL connector for a PostgreSQL URL, else the in-memory one."""
     if database_url.startswith("postgresql"):
-        conninfo = (
-            "postgresql" + database_url.partition("://")[1] + database_url.partition("://")[2]
-        )
+        conninfo = "postgresql://" + database_url.partition("://")[2]  # drop "+psycopg"
         return procrastinate.PsycopgConnector(conninfo=conninfo)
     return InMemoryConnector()
 

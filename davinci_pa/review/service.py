@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from davinci_pa.errors import ForbiddenError, RequestError, ReviewConflict
 from davinci_pa.pas import vocabulary as v
@@ -158,6 +159,21 @@ class ReviewService:
         if appeal is not None:
             self._settle(appeal, decisions, actor)
         return response
+
+    def partial_approval(self, pa_id: str, sequence: int, quantity: float) -> dict[str, Any]:
+        """What an ``A6`` decision grants: the item's own service in a smaller ``quantity``.
+
+        Raises:
+            RequestError: no such item, or a quantity that is not a positive number.
+        """
+        if not 0 < quantity < 1_000_000:
+            raise RequestError("quantity: a positive number")
+        items = {i.sequence: i for i in self.pas.records.items(self.pas_id(pa_id))}
+        if sequence not in items:
+            raise RequestError(f"sequence: no item {sequence}")
+        value: int | float = int(quantity) if quantity.is_integer() else quantity
+        product = items[sequence].item.get("productOrService")
+        return {"productOrService": product, "quantity": {"value": value}}
 
     def pas_id(self, pa_id: str) -> str:
         """``pa_id`` when such a request exists (404 otherwise)."""

@@ -34,12 +34,17 @@ def work_for(payer: Payer) -> Work:
     return Work(notifier, payer.review, payer.pas.records)
 
 
+def delivery_seconds(settings: ServerSettings) -> int:
+    """The delivery job's period in whole seconds (the schedule's unit); 0: no worker."""
+    wanted = float(settings.pas_delivery_seconds or 2)
+    return max(1, round(wanted)) if wanted > 0 else 0
+
+
 def install(app: Flask, settings: ServerSettings, payer: Payer) -> None:
     """Start the embedded worker unless configured off; add the ``jobs`` readiness check."""
-    wanted = float(settings.pas_delivery_seconds or 2)
-    if settings.worker != "embedded" or wanted <= 0:
+    interval = delivery_seconds(settings)
+    if settings.worker != "embedded" or interval == 0:
         return
-    interval = max(1, round(wanted))  # the job schedule counts whole seconds
     work = work_for(payer)
     EmbeddedWorker(build_app(connector_for(settings.database_url), work, delivery_seconds=interval))
     started = time.time()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from davinci_pa.errors import StoreError
-from davinci_pa.store.clock import Clock, utc_now
+from davinci_pa.store.clock import Clock, aware_row, utc_now
 from davinci_pa.store.database import Database
 from davinci_pa.store.pas_history import HistoryEvent, add_history
 from davinci_pa.store.pas_outbox import OutboxMessage, enqueue
@@ -164,7 +164,7 @@ class PasRecords:
             .order_by(pas_authorizations.c.created_at.desc())
         )
         with self._db.transaction() as conn:
-            return [Authorization(**_aware(r)) for r in conn.execute(query).mappings()]
+            return [Authorization(**aware_row(r)) for r in conn.execute(query).mappings()]
 
     def by_pre_auth_ref(self, ref: str) -> Authorization | None:
         """The authorization with this payer-assigned reference."""
@@ -201,7 +201,7 @@ class PasRecords:
         query = sa.select(pas_review_queue).where(pas_review_queue.c.pa_id == pa_id)
         with self._db.transaction() as conn:
             row = conn.execute(query).mappings().first()
-        return ReviewEntry(**_aware(row)) if row else None
+        return ReviewEntry(**aware_row(row)) if row else None
 
     def open_reviews(self) -> list[ReviewEntry]:
         """Open review entries, soonest due first."""
@@ -211,7 +211,7 @@ class PasRecords:
             .order_by(pas_review_queue.c.due_at)
         )
         with self._db.transaction() as conn:
-            return [ReviewEntry(**_aware(r)) for r in conn.execute(query).mappings()]
+            return [ReviewEntry(**aware_row(r)) for r in conn.execute(query).mappings()]
 
     def purge_expired(self) -> int:
         """Delete authorizations whose retention period has passed; return how many."""
@@ -239,7 +239,7 @@ class PasRecords:
         )
         with self._db.transaction() as conn:
             row = conn.execute(query).mappings().first()
-        return Authorization(**_aware(row)) if row else None
+        return Authorization(**aware_row(row)) if row else None
 
 
 def _write(conn: Connection, change: StateChange, now: datetime) -> None:
@@ -313,11 +313,3 @@ def _write_review(conn: Connection, review: ReviewEntry) -> None:
     )
     if done.rowcount == 0:
         conn.execute(sa.insert(pas_review_queue).values(**values))
-
-
-def _aware(row: Any) -> dict[str, Any]:
-    """SQLite returns naive datetimes: every stored time is UTC."""
-    return {
-        k: v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
-        for k, v in dict(row).items()
-    }

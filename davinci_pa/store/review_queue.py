@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from davinci_pa.store.clock import aware_row
 from davinci_pa.store.database import Database
 from davinci_pa.store.pas_history import HistoryEvent, add_history
 from davinci_pa.store.schema import pas_authorizations, pas_items, pas_review_queue
@@ -79,7 +80,7 @@ class ReviewQueue:
         )
         count = sa.select(sa.func.count()).select_from(pas_review_queue).where(*where)
         with self._db.transaction() as conn:
-            rows = [_utc(r) for r in conn.execute(query).mappings()]
+            rows = [aware_row(r) for r in conn.execute(query).mappings()]
             total = int(conn.execute(count).scalar_one())
             items = _items(conn, [r["pa_id"] for r in rows])
         return [_row(r, items.get(r["pa_id"], ())) for r in rows], total
@@ -170,10 +171,3 @@ def _row(row: dict[str, Any], items: tuple[dict[str, Any], ...]) -> QueueRow:
         row["status"],
         items,
     )
-
-
-def _utc(row: Any) -> dict[str, Any]:
-    return {
-        k: v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
-        for k, v in dict(row).items()
-    }

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, overload
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
-from davinci_pa.store.clock import Clock, utc_now
+from davinci_pa.store.clock import Clock, aware_row, utc_now
 from davinci_pa.store.database import Database
 from davinci_pa.store.pas_history import HistoryEvent, add_history
 from davinci_pa.store.schema import pas_appeals, review_sessions, reviewers
@@ -78,24 +78,16 @@ class Reviewers:
             return conn.execute(query).rowcount == 1
 
 
-@overload
-def _utc(moment: datetime) -> datetime: ...
-@overload
-def _utc(moment: None) -> None: ...
-def _utc(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
-
-
-def _reviewer(row: Any) -> ReviewerRow:
+def _reviewer(raw: Any) -> ReviewerRow:
+    row = aware_row(raw)
     return ReviewerRow(
         row["username"],
         row["password_hash"],
         row["role"],
         bool(row["disabled"]),
         int(row["failed_logins"]),
-        _utc(row["locked_until"]),
-        _utc(row["created_at"]),
+        row["locked_until"],
+        row["created_at"],
     )
 
 
@@ -129,14 +121,7 @@ class Sessions:
             row = conn.execute(query).mappings().first()
         if row is None:
             return None
-        return SessionRow(
-            row["token_hash"],
-            row["username"],
-            row["csrf_token"],
-            _utc(row["created_at"]),
-            _utc(row["last_seen_at"]),
-            _utc(row["ended_at"]),
-        )
+        return SessionRow(**aware_row(row))
 
     def touch(self, token_hash: str, now: datetime) -> None:
         """Record activity (the idle timeout counts from here)."""
@@ -224,18 +209,19 @@ class Appeals:
             conn.execute(query)
 
 
-def _appeal(row: Any) -> AppealRow:
+def _appeal(raw: Any) -> AppealRow:
+    row = aware_row(raw)
     return AppealRow(
         row["id"],
         row["pa_id"],
         tuple(row["items"]),
-        _utc(row["received_at"]),
+        row["received_at"],
         row["received_from"],
         row["note"],
         dict(row["deniers"]),
         row["recorded_by"],
-        _utc(row["recorded_at"]),
-        _utc(row["decided_at"]),
+        row["recorded_at"],
+        row["decided_at"],
         row["decided_by"],
         dict(row["outcome"]) if row["outcome"] is not None else None,
     )

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 import requests
 
+from tests.pas.conftest import Receiver
 from tests.security.conftest import Tenants, claim_bundle
 from tests.security.conftest import ehr_url as ehr_url
 from tests.security.conftest import keys as keys
 from tests.security.conftest import public_jwks as public_jwks
 from tests.security.conftest import receiver as receiver
 from tests.security.conftest import tenants as tenants
+from tests.security.test_subscriptions import subscription
 
 PASSWORD = "correct horse battery staple"
 ACCOUNTS = {"nina": "nurse", "phil": "physician", "petra": "physician", "adam": "admin"}
@@ -81,3 +83,10 @@ def pended(tenants: Tenants, trace: str, *, urgent: bool = False) -> str:
     answer = tenants.post("clinic-a", "/fhir/Claim/$submit", bundle)
     assert answer.status_code == 200, answer.text
     return tenants.authorization(trace, "clinic-a").pa_id
+
+
+def subscribe(tenants: Tenants, receiver: Receiver) -> None:
+    """Clinic A subscribes ``receiver`` to its decisions; wait for the handshake."""
+    answer = tenants.post("clinic-a", "/fhir/Subscription", subscription(receiver.url))
+    assert answer.status_code == 201, answer.text
+    assert len(receiver.wait_for(1)) == 1

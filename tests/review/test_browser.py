@@ -15,9 +15,8 @@ import pytest
 
 from tests._shared import REPO
 from tests.pas.conftest import Receiver
-from tests.review.conftest import PASSWORD, pended
+from tests.review.conftest import PASSWORD, pended, subscribe
 from tests.security.conftest import Tenants, claim_bundle
-from tests.security.test_subscriptions import subscription
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -88,8 +87,7 @@ def test_a_nurse_cannot_deny(staff: Tenants, page: object) -> None:
 def test_a_physician_denies_with_a_reason_and_the_provider_hears(
     staff: Tenants, page: object, receiver: Receiver
 ) -> None:
-    assert staff.post("clinic-a", "/fhir/Subscription", subscription(receiver.url)).ok
-    receiver.wait_for(1)
+    subscribe(staff, receiver)
     pa_id = pended(staff, "browser-deny")
     _login(page, staff.base, "phil")
     page.goto(f"{staff.base}/review/requests/{pa_id}")  # type: ignore[attr-defined]

@@ -8,9 +8,8 @@ from typing import Any
 from davinci_pa.pas.submission import identifier_key
 from davinci_pa.review.sessions import _hash
 from tests.pas.conftest import Receiver
-from tests.review.conftest import Browser, pended
+from tests.review.conftest import Browser, pended, subscribe
 from tests.security.conftest import Tenants, claim_bundle
-from tests.security.test_subscriptions import subscription
 
 
 def _item_action(tenants: Tenants, pa_id: str, sequence: int = 1) -> str:
@@ -150,8 +149,7 @@ def test_an_admin_decides_nothing(staff: Tenants, browser: Browser) -> None:
 def test_extension_once_for_a_standard_request_and_the_provider_hears(
     staff: Tenants, browser: Browser, receiver: Receiver
 ) -> None:
-    assert staff.post("clinic-a", "/fhir/Subscription", subscription(receiver.url)).ok
-    receiver.wait_for(1)
+    subscribe(staff, receiver)
     pa_id = pended(staff, "extend")
     browser.login("nina")
     path = f"/review/requests/{pa_id}/extension"
@@ -195,8 +193,7 @@ def test_an_appeal_goes_to_another_physician(staff: Tenants, browser: Browser) -
 def test_a_physicians_denial_reaches_the_provider_and_inquire(
     staff: Tenants, browser: Browser, receiver: Receiver
 ) -> None:
-    assert staff.post("clinic-a", "/fhir/Subscription", subscription(receiver.url)).ok
-    receiver.wait_for(1)
+    subscribe(staff, receiver)
     pa_id = pended(staff, "deny-notify")
     browser.login("phil")
     reason = "Oxygen saturation above the coverage threshold."

@@ -160,27 +160,20 @@ def _decide(session: Session, pa_id: str) -> None:
     code = form.get("reason_code", "").strip()
     authorized: dict[str, Any] = {}
     if action == v.MODIFIED:
-        authorized = _partial(pa_id, int(sequence), form.get("quantity", ""))
+        authorized = current_payer().review.partial_approval(
+            pa_id, int(sequence), _quantity(form.get("quantity", ""))
+        )
     decision = ItemDecision(
         int(sequence), action, reason, (code,) if code else (), "review", authorized
     )
     current_payer().review.decide(pa_id, [decision], _actor(session))
 
 
-def _partial(pa_id: str, sequence: int, quantity: str) -> dict[str, Any]:
-    """A partial approval grants the same service in a smaller ``quantity``."""
+def _quantity(raw: str) -> float:
     try:
-        amount = float(quantity)
+        return float(raw)
     except ValueError:
         raise RequestError("quantity: a partial approval needs the approved quantity") from None
-    if not 0 < amount < 1_000_000:
-        raise RequestError("quantity: a positive number")
-    items = {i.sequence: i for i in current_payer().pas.records.items(pa_id)}
-    if sequence not in items:
-        raise RequestError(f"sequence: no item {sequence}")
-    product = items[sequence].item.get("productOrService")
-    value: int | float = int(amount) if amount.is_integer() else amount
-    return {"productOrService": product, "quantity": {"value": value}}
 
 
 def _appeal(session: Session, pa_id: str) -> None:
