@@ -51,6 +51,7 @@ def test_a_reviewer_cannot_decide_its_own_request(tenants: Tenants) -> None:
         {"items": [{"sequence": 1, "action": "A1", "reasonCodes": "x"}]},
         {"items": [{"sequence": 1, "action": "A1", "authorized": []}]},
         {"items": [{"sequence": 1, "action": "A6", "authorized": {"productOrService": "x"}}]},
+        {"items": [{"sequence": 1, "action": "A1", "authorized": {"productOrService": False}}]},
         {"items": [{"sequence": 1, "action": "A6", "authorized": {"extra": {"a": 1}}}]},
         {"items": [{"sequence": 1, "action": "A6", "authorized": {"quantity": {"value": "1"}}}]},
         {"items": [{"sequence": 99, "action": "A1"}]},

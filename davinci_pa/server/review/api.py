@@ -201,10 +201,11 @@ def _authorized(value: Any) -> dict[str, Any]:
 
 
 def _is_coded(value: Any) -> bool:
-    codings = value.get("coding") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or set(value) != {"coding"}:
+        return False
+    codings = value["coding"]
     return (
-        set(value) == {"coding"}
-        and isinstance(codings, list)
+        isinstance(codings, list)
         and bool(codings)
         and all(
             isinstance(c, dict)
