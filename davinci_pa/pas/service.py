@@ -147,7 +147,7 @@ class PasService:
             else []
         )
         decisions = decide_items(request, self._decider, payer, now, previous)
-        auth = self._authorization(request, prior, decisions, submitter, now)
+        auth = self._authorization(request, prior, decisions, submitter, now, payer.id)
         response = self._response(request, decisions, auth, now)
         kept = [] if resubmitted else self.records.items(auth.pa_id)
         change = StateChange(
@@ -244,6 +244,7 @@ class PasService:
         decisions: Sequence[ItemDecision],
         submitter: str | None,
         now: datetime,
+        payer_id: str,
     ) -> Authorization:
         identifiers = objects(request.claim.get("identifier"))
         pended = any(d.action == v.PENDED for d in decisions)
@@ -266,6 +267,8 @@ class PasService:
             retain_until=deadlines.retain_until(
                 changed, objects(request.claim.get("item")), pended=pended, options=self.options
             ),
+            payer_id=payer_id,
+            **_determined(prior, status, decisions, now),
         )
 
     def _response(
@@ -375,6 +378,7 @@ class PasService:
             version=auth.version + 1,
             status_changed_at=now if status != auth.status else auth.status_changed_at,
             retain_until=max(auth.retain_until, now + self.options.retain_after_change),
+            **_determined(auth, status, merged, now),
         )
         response = self._response(request, merged, updated, now)
         notifications = self.notifications.for_decision(updated, response, reviewer)
@@ -533,6 +537,28 @@ def _status(decisions: Sequence[ItemDecision]) -> str:
     if actions and actions <= {v.CANCELLED}:
         return "cancelled"
     return "decided"
+
+
+def _determined(
+    prior: Authorization | None, status: str, decisions: Sequence[ItemDecision], now: datetime
+) -> dict[str, Any]:
+    """The first determination (CMS-0057-F metrics): kept once made, else made now if final.
+
+    ``approved``: every live item certified in total; ``denied``: every live item not
+    certified; ``partial``: anything between, or a modified or partial certification.
+    """
+    if prior is not None and prior.determined_at is not None:
+        return {"determined_at": prior.determined_at, "determination": prior.determination}
+    if status != "decided":
+        return {"determined_at": None, "determination": None}
+    actions = {d.action for d in decisions} - {v.CANCELLED}
+    if actions == {v.APPROVED}:
+        determination = "approved"
+    elif actions == {v.DENIED}:
+        determination = "denied"
+    else:
+        determination = "partial"
+    return {"determined_at": now, "determination": determination}
 
 
 def _same_parties(auth: Authorization, request: PasRequest) -> bool:

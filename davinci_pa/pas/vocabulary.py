@@ -46,6 +46,8 @@ ACTION_DISPLAY = {
     CANCELLED: "Cancelled",
 }
 FINAL_ACTIONS = frozenset({APPROVED, PARTIAL, DENIED, MODIFIED, CANCELLED})
+APPROVALS = frozenset({APPROVED, PARTIAL, MODIFIED})
+"""Actions that certify an item in total or in part (CMS-0057-F counts them as approvals)."""
 NEEDS_REASON = frozenset({DENIED, MODIFIED, PARTIAL})
 """CMS-0057-F: a denial (or a partial or modified approval) must state a specific reason."""
 

@@ -226,7 +226,8 @@ class ReviewService:
         outcome = dict(appeal.outcome or {})
         outcome.update({str(d.sequence): d.action for d in decisions if d.sequence in appeal.items})
         if all(str(s) in outcome for s in appeal.items):
-            self.appeals.decide(appeal.id, actor.name, self._clock(), outcome)
+            approved = any(action in v.APPROVALS for action in outcome.values())
+            self.appeals.decide(appeal.id, actor.name, self._clock(), outcome, approved=approved)
 
     # -- extensions and appeals -----------------------------------------------------------
 

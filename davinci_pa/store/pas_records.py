@@ -48,6 +48,12 @@ class Authorization:
     created_at: datetime
     status_changed_at: datetime
     retain_until: datetime
+    payer_id: str | None = None
+    """The rule-pack payer (the plan) the request was decided for."""
+    determined_at: datetime | None = None
+    """When the request first had no pended item left: the payer's determination."""
+    determination: str | None = None
+    """What that determination was: ``approved``, ``partial`` or ``denied``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -171,6 +171,8 @@ class AppealRow:
     decided_at: datetime | None = None
     decided_by: str | None = None
     outcome: Mapping[str, str] | None = None
+    approved: bool | None = None
+    """Whether the outcome approved any appealed item (set when decided)."""
 
 
 class Appeals:
@@ -198,12 +200,14 @@ class Appeals:
         with self._db.transaction() as conn:
             return [_appeal(r) for r in conn.execute(query).mappings()]
 
-    def decide(self, appeal_id: str, by: str, at: datetime, outcome: Mapping[str, str]) -> None:
-        """Record an appeal's outcome (item sequence → review action)."""
+    def decide(
+        self, appeal_id: str, by: str, at: datetime, outcome: Mapping[str, str], *, approved: bool
+    ) -> None:
+        """Record an appeal's outcome (item sequence → review action) and if it approved any."""
         query = (
             sa.update(pas_appeals)
             .where(pas_appeals.c.id == appeal_id)
-            .values(decided_at=at, decided_by=by, outcome=dict(outcome))
+            .values(decided_at=at, decided_by=by, outcome=dict(outcome), approved=approved)
         )
         with self._db.transaction() as conn:
             conn.execute(query)
@@ -224,4 +228,5 @@ def _appeal(raw: Any) -> AppealRow:
         row["decided_at"],
         row["decided_by"],
         dict(row["outcome"]) if row["outcome"] is not None else None,
+        row["approved"],
     )

@@ -104,8 +104,13 @@ pas_authorizations = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("status_changed_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("retain_until", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("payer_id", sa.String(128), nullable=True, index=True),
+    sa.Column("determined_at", sa.DateTime(timezone=True), nullable=True, index=True),
+    sa.Column("determination", sa.String(16), nullable=True),
 )
-"""One prior authorization: its identifiers for $inquire and its current state."""
+"""One prior authorization: its identifiers for $inquire and its current state. Migration
+0007 added the rule-pack payer (the plan) and the first determination (when and what:
+``approved``, ``partial``, ``denied``), which the CMS-0057-F metrics count."""
 
 sa.Index(
     "ux_pas_authorizations_claim_submitter",
@@ -305,6 +310,8 @@ pas_appeals = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("decided_by", sa.String(256), nullable=True),
     sa.Column("outcome", sa.JSON, nullable=True),
+    sa.Column("approved", sa.Boolean, nullable=True),
 )
 """Appeals of denied items: who denied them (the appeal goes to another physician) and,
-once decided, the outcome per item (CMS-0057-F "approved after appeal")."""
+once decided, the outcome per item and whether it approved any (CMS-0057-F "approved after
+appeal"; ``approved`` added by migration 0007 so the metrics count it in SQL)."""
