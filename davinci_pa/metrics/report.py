@@ -110,7 +110,8 @@ class _Shape:
         after_appeal = _total(raw.approved_after_appeal, self._denials)
         extended = sum(raw.extended.values())
         extended_approved = _total(raw.extended, self._approvals)
-        appeal_base = appealed if self.rules.appeal_denominator == "appealed_denials" else None
+        denials = _total(raw.determinations, self._denials)
+        appeal_base = appealed if self.rules.appeal_denominator == "appealed_denials" else denials
         extension_base = extended if self.rules.extension_denominator == "extended" else None
         shown.update(
             **self._share("standard", "approved_after_appeal", after_appeal, appeal_base, shown),

@@ -154,9 +154,10 @@ def _hours(dialect: str) -> sa.ColumnElement[float]:
     """Receipt to determination, in hours, in the database's own date arithmetic."""
     if dialect == "postgresql":
         seconds = sa.extract("epoch", AUTHS.determined_at - AUTHS.created_at)
-        return sa.cast(seconds, sa.Float) / 3600.0
+        return sa.cast(seconds / 3600.0, sa.Float)
     days = sa.func.julianday(AUTHS.determined_at) - sa.func.julianday(AUTHS.created_at)
-    return sa.cast(days * 24.0, sa.Float)
+    whole_seconds = sa.func.round(days * 86400.0)  # julianday is a float: not 0.9999 h
+    return sa.cast(whole_seconds / 3600.0, sa.Float)
 
 
 def _means(

@@ -103,6 +103,10 @@ def test_appeal_api_and_its_outcome_in_the_store(staff: Tenants) -> None:
     assert staff.post("dual", f"/admin/pas/{pa_id}/decision", approve).ok
     (appeal,) = staff.payer.review.appeals.of(pa_id)
     assert appeal.outcome == {"1": "A1"}  # "approved after appeal" is countable
+    assert appeal.approved is True
+    first = staff.payer.pas.authorization(pa_id)
+    assert first.determination == "denied"  # the metrics count the first determination
+    assert first.determined_at is not None
     events = [e.event for e in staff.payer.review.history.of(pa_id)]
     assert events == ["submitted", "decided", "appealed", "decided"]
 
