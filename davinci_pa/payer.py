@@ -1,7 +1,8 @@
 """The framework-free façade: one object that answers every exchange a payer runs.
 
 ``Payer`` wires the rule book and the store to CRD (JWT verification, prefetch gathering, the
-responder), DTR (``payer.dtr``), PAS (``payer.pas``) and SMART Backend Services
+responder), DTR (``payer.dtr``), PAS (``payer.pas``), utilization review
+(``payer.review``), the CMS-0057-F metrics (``payer.metrics``) and SMART Backend Services
 (``payer.auth``). The Flask server only translates HTTP to these calls and back; a payer's
 own code (or a test) can call them directly.
 """
@@ -28,6 +29,7 @@ from davinci_pa.crd.services import ServiceCatalog
 from davinci_pa.crd.versions import SUPPORTED, select_version
 from davinci_pa.dtr.service import payer_dtr
 from davinci_pa.errors import AuthenticationError, DavinciError
+from davinci_pa.metrics.report import MetricsReporter
 from davinci_pa.pas.options import PasOptions
 from davinci_pa.pas.service import PasService
 from davinci_pa.review.service import ReviewOptions, ReviewService
@@ -38,6 +40,7 @@ from davinci_pa.store import Database
 from davinci_pa.store.audit import AuditEvent, AuditLog
 from davinci_pa.store.clock import utc_now
 from davinci_pa.store.crd_records import AssertionRecord, CrdRecords, HookCall
+from davinci_pa.store.pa_metrics import PaMetricsStore
 from davinci_pa.store.replay import DatabaseReplayCache
 from davinci_pa.types import JsonObject
 
@@ -110,6 +113,7 @@ class Payer:
             clock=clock,
             new_id=new_id,
         )
+        self.metrics = MetricsReporter(PaMetricsStore(database), rules.pack)
         # -- DTR (issue 4) --
         self.dtr = payer_dtr(
             rules=rules.pack,

@@ -30,6 +30,7 @@ RANK = {
     "dtr": 4,
     "pas": 4,
     "review": 5,
+    "metrics": 5,
     "jobs": 6,
     "payer": 6,
     "cli": 7,

@@ -2,7 +2,8 @@
 
 ``serve`` runs the HTTP service, ``worker`` runs background jobs, ``db upgrade`` migrates
 the database, ``config show`` prints the settings, ``reviewers`` manages workbench accounts,
-``review overdue`` lists late work, ``keys init`` writes key pairs and trust files, ``hook``
+``review overdue`` lists late work, ``metrics`` reports the CMS-0057-F
+prior-authorization metrics, ``keys init`` writes key pairs and trust files, ``hook``
 signs and sends a CDS Hooks request and prints the answer readably, ``cql`` compiles and
 evaluates CQL, ``rules`` checks, tests and scaffolds rule packs, ``valuesets import`` adds
 ValueSets to a pack. The server package is imported lazily, so library-only installs never
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from davinci_pa._version import __version__
-from davinci_pa.cli import admin, hook, keys, reviewers, serve, worker
+from davinci_pa.cli import admin, hook, keys, metrics, reviewers, serve, worker
 from davinci_pa.errors import DavinciError
 
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_command(commands)
     admin.add_commands(commands)
     reviewers.add_commands(commands)
+    metrics.add_command(commands)
     keys.add_command(commands)
     hook.add_command(commands)
     _add_optional_commands(commands)

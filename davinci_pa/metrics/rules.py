@@ -8,8 +8,10 @@ and the reason for it, and every report prints the rules it used (docs/metrics.m
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from davinci_pa.errors import ConfigurationError
@@ -58,6 +60,17 @@ class CountingRules:
                 f"unknown counting rule(s) {unknown}; the options are {sorted(known)}"
             )
         return cls(**dict(data))
+
+    @classmethod
+    def from_file(cls, path: Path) -> CountingRules:
+        """Rules from a JSON file (``DAVINCI_PA_METRICS_RULES``); a problem names the file."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls.from_json(data)
+        except (OSError, ValueError) as exc:
+            raise BadCountingRules(f"{path}: {exc}") from None
+        except BadCountingRules as exc:
+            raise BadCountingRules(f"{path}: {exc}") from None
 
     def to_json(self) -> dict[str, Any]:
         """The options and the fixed definitions, as every report prints them."""

@@ -21,7 +21,7 @@ from davinci_pa.errors import ConfigurationError
 from davinci_pa.pas.options import PasOptions
 from davinci_pa.payer import Payer
 from davinci_pa.server import auth as auth_routes
-from davinci_pa.server import background, cds, health, metrics
+from davinci_pa.server import background, cds, health, metrics, reports
 from davinci_pa.server import dtr as dtr_routes
 from davinci_pa.server import pas as pas_routes
 from davinci_pa.server import review as review_routes
@@ -62,6 +62,7 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     health.install(app, payer)
     background.install(app, settings, payer)
     app.add_url_rule("/metrics", "metrics", _metrics)
+    reports.install(app, settings)
     return app
 
 

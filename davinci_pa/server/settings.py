@@ -20,6 +20,7 @@
 | ``DAVINCI_PA_WORKER`` | ``embedded`` (default: a job worker in each server process) or ``external`` (``davinci-pa worker`` processes do the background work) |
 | ``DAVINCI_PA_ALLOWED_SUBSCRIPTION_ENDPOINTS`` | comma-separated URL prefixes a Subscription endpoint may use over http or at a private address (``make serve`` sets loopback) |
 | ``DAVINCI_PA_DTR_VERSION`` | DTR ``$questionnaire-package`` shape when a client declares none (``2.2`` or ``2.0.1``) |
+| ``DAVINCI_PA_METRICS_RULES`` | path to a JSON object of prior-authorization metrics counting rules (docs/metrics.md) |
 | ``DAVINCI_PA_LOG_LEVEL`` | ``DEBUG``, ``INFO`` (default), ``WARNING`` or ``ERROR`` |
 
 Each value is checked when read (:mod:`davinci_pa.server.setting_checks`): a bad one is a
@@ -71,6 +72,7 @@ class ServerSettings:
     dtr_version: str = "2.2"
     # -- operations (see docs/deploy.md) --
     log_level: str = "INFO"
+    metrics_rules: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: Any) -> ServerSettings:
@@ -148,6 +150,7 @@ PARSERS: dict[str, check.Parser] = {
     "worker": check.choice(("embedded", "external")),
     "dtr_version": check.choice(DTR_VERSIONS),
     "log_level": lambda raw: check.choice(LOG_LEVELS)(raw.upper()),
+    "metrics_rules": check.existing_file,
 }
 """How each field's ``DAVINCI_PA_<FIELD>`` variable is read and checked."""
 
