@@ -54,6 +54,8 @@ class Authorization:
     """When the request first had no pended item left: the payer's determination."""
     determination: str | None = None
     """What that determination was: ``approved``, ``partial`` or ``denied``."""
+    updated_at: datetime | None = None
+    """The last change of any kind (set by every write)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +251,7 @@ class PasRecords:
 
 
 def _write(conn: Connection, change: StateChange, now: datetime) -> None:
-    auth = asdict(change.authorization)
+    auth = asdict(change.authorization) | {"updated_at": now}
     updated = conn.execute(
         sa.update(pas_authorizations)
         .where(pas_authorizations.c.pa_id == auth["pa_id"])

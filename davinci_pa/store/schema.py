@@ -107,10 +107,12 @@ pas_authorizations = sa.Table(
     sa.Column("payer_id", sa.String(128), nullable=True, index=True),
     sa.Column("determined_at", sa.DateTime(timezone=True), nullable=True, index=True),
     sa.Column("determination", sa.String(16), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True, index=True),
 )
 """One prior authorization: its identifiers for $inquire and its current state. Migration
-0007 added the rule-pack payer (the plan) and the first determination (when and what:
-``approved``, ``partial``, ``denied``), which the CMS-0057-F metrics count."""
+0007 added the rule-pack payer (the plan), the first determination (when and what:
+``approved``, ``partial``, ``denied``), which the CMS-0057-F metrics count, and the time of
+the last change of any kind (``_lastUpdated`` of its PDex ExplanationOfBenefit)."""
 
 sa.Index(
     "ux_pas_authorizations_claim_submitter",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,21 +55,26 @@ def _change(
     )
 
 
+def _stored(version: int = 1) -> Authorization:
+    """``_auth`` as read back: the store stamps ``updated_at`` with its clock."""
+    return dataclasses.replace(_auth(version), updated_at=T0)
+
+
 def test_submission_round_trip_and_duplicate(database: Database) -> None:
     records = PasRecords(database, clock=lambda: T0)
     records.save(_change())
     assert records.answer_for("k1") == {"resourceType": "Bundle", "id": "r1"}
     assert records.answer_for("other") is None
-    assert records.by_claim_identifier("urn:trn|111", "ehr") == _auth()
+    assert records.by_claim_identifier("urn:trn|111", "ehr") == _stored()
     assert records.by_claim_identifier("urn:trn|111", "other-client") is None
-    assert records.with_claim_identifier("urn:trn|111") == [_auth()]
-    assert records.by_pre_auth_ref("REF-1") == _auth()
+    assert records.with_claim_identifier("urn:trn|111") == [_stored()]
+    assert records.by_pre_auth_ref("REF-1") == _stored()
     with pytest.raises(DuplicateSubmission):
         records.save(_change(version=2, key="k1"))
     records.save(_change(version=2, key=None))
     assert [r["id"] for r in records.responses("pa-1")] == ["r1", "r2"]
     assert records.items("pa-1")[0].decision == {"v": 2}
-    assert records.authorization("pa-1") == _auth(2)
+    assert records.authorization("pa-1") == _stored(2)
     assert records.open_reviews()[0].due_at == T0 + timedelta(hours=72)
     assert records.latest_request("pa-1") == {"resourceType": "Bundle"}
 

@@ -1,4 +1,5 @@
-"""The first determination of each authorization, its plan and appeals that approved.
+"""The first determination of each authorization, its plan, its last change, and appeals
+that approved.
 
 ``determined_at`` is when the request first had no pended item left (the payer's
 determination), ``determination`` what it was: ``approved`` (every live item certified in
@@ -8,6 +9,7 @@ current items: the time the status last changed and what the items say now (an a
 decided before the upgrade therefore counts as the determination; there is no earlier
 record to tell them apart). ``payer_id`` stays empty for them: the plan was not recorded.
 ``pas_appeals.approved`` tells whether a decided appeal approved any item, from its outcome.
+``updated_at`` is the last change of any kind, filled from the newest response version.
 
 Revision ID: 0007
 Revises: 0006
@@ -28,6 +30,10 @@ _AUTHS = sa.table(
     sa.column("status_changed_at", sa.DateTime),
     sa.column("determined_at", sa.DateTime),
     sa.column("determination", sa.String),
+    sa.column("updated_at", sa.DateTime),
+)
+_RESPONSES = sa.table(
+    "pas_responses", sa.column("pa_id", sa.String), sa.column("created_at", sa.DateTime)
 )
 _ITEMS = sa.table("pas_items", sa.column("pa_id", sa.String), sa.column("action", sa.String))
 _APPEALS = sa.table(
@@ -45,12 +51,22 @@ def upgrade() -> None:
         batch.add_column(sa.Column("payer_id", sa.String(128), nullable=True))
         batch.add_column(sa.Column("determined_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("determination", sa.String(16), nullable=True))
+        batch.add_column(sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_pas_authorizations_payer_id", "pas_authorizations", ["payer_id"])
+    op.create_index("ix_pas_authorizations_updated_at", "pas_authorizations", ["updated_at"])
     op.create_index("ix_pas_authorizations_determined_at", "pas_authorizations", ["determined_at"])
     op.get_bind().execute(
         sa.update(_AUTHS)
         .where(_AUTHS.c.status == "decided")
         .values(determined_at=_AUTHS.c.status_changed_at, determination=_backfilled())
+    )
+    newest = (
+        sa.select(sa.func.max(_RESPONSES.c.created_at))
+        .where(_RESPONSES.c.pa_id == _AUTHS.c.pa_id)
+        .scalar_subquery()
+    )
+    op.get_bind().execute(
+        sa.update(_AUTHS).values(updated_at=sa.func.coalesce(newest, _AUTHS.c.status_changed_at))
     )
     with op.batch_alter_table("pas_appeals") as batch:
         batch.add_column(sa.Column("approved", sa.Boolean, nullable=True))
@@ -86,8 +102,10 @@ def downgrade() -> None:
     with op.batch_alter_table("pas_appeals") as batch:
         batch.drop_column("approved")
     op.drop_index("ix_pas_authorizations_determined_at", "pas_authorizations")
+    op.drop_index("ix_pas_authorizations_updated_at", "pas_authorizations")
     op.drop_index("ix_pas_authorizations_payer_id", "pas_authorizations")
     with op.batch_alter_table("pas_authorizations") as batch:
+        batch.drop_column("updated_at")
         batch.drop_column("determination")
         batch.drop_column("determined_at")
         batch.drop_column("payer_id")
