@@ -31,6 +31,7 @@ RANK = {
     "pas": 4,
     "review": 5,
     "metrics": 5,
+    "access": 5,
     "jobs": 6,
     "payer": 6,
     "cli": 7,

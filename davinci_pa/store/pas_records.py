@@ -192,6 +192,18 @@ class PasRecords:
             rows = conn.execute(query.order_by(pas_responses.c.id)).all()
         return [dict(r[0]) for r in rows]
 
+    def latest_response(self, pa_id: str) -> dict[str, Any] | None:
+        """The newest response Bundle of an authorization."""
+        query = (
+            sa.select(pas_responses.c.bundle)
+            .where(pas_responses.c.pa_id == pa_id)
+            .order_by(pas_responses.c.id.desc())
+            .limit(1)
+        )
+        with self._db.transaction() as conn:
+            row = conn.execute(query).first()
+        return dict(row[0]) if row else None
+
     def latest_request(self, pa_id: str) -> dict[str, Any] | None:
         """The newest request Bundle of an authorization."""
         query = (

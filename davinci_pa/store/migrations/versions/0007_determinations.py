@@ -1,5 +1,4 @@
-"""The first determination of each authorization, its plan, its last change, and appeals
-that approved.
+"""Determination, plan and last change of each authorization; appeals that approved.
 
 ``determined_at`` is when the request first had no pended item left (the payer's
 determination), ``determination`` what it was: ``approved`` (every live item certified in

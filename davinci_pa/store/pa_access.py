@@ -1,0 +1,136 @@
+"""Reading authorizations the way the PA-data APIs disclose them: by member, page by page.
+
+Patient Access shows a member the authorizations that are active or changed within the
+disclosure window (CMS-0057-F: while active and for a year after the last change); the bulk
+exports stream every authorization of a set of members in constant memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from davinci_pa.store.clock import aware_row
+from davinci_pa.store.database import Database
+from davinci_pa.store.pas_records import Authorization
+from davinci_pa.store.schema import pas_authorizations
+
+AUTHS = pas_authorizations.c
+
+
+@dataclass(frozen=True, slots=True)
+class AccessFilter:
+    """Which authorizations of a member to list.
+
+    Args:
+        member_id: the member (``Patient/{member id}``).
+        visible_since: the window start: older unchanged requests are hidden unless pended.
+        ids: only these authorization ids (``_id``).
+        pre_auth_ref: only the authorization with this ``preAuthRef``.
+        claim_identifier: only those with this Claim identifier: ``(system, value)``, the
+            system ``None`` for any.
+        updated: ``(operator, moment)`` bounds on the last change (``_lastUpdated``), with
+            operators ``ge``, ``gt``, ``le``, ``lt``.
+    """
+
+    member_id: str
+    visible_since: datetime
+    ids: tuple[str, ...] = ()
+    pre_auth_ref: str | None = None
+    claim_identifier: tuple[str | None, str] | None = None
+    updated: Sequence[tuple[str, datetime]] = field(default_factory=tuple)
+
+
+class PaAccessStore:
+    """Queries behind Patient Access and the bulk exports."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def page(
+        self, wanted: AccessFilter, *, limit: int, offset: int
+    ) -> tuple[list[Authorization], int]:
+        """One page of a member's visible authorizations, newest change first, and the total."""
+        where = _conditions(wanted)
+        query = (
+            sa.select(pas_authorizations)
+            .where(*where)
+            .order_by(AUTHS.updated_at.desc(), AUTHS.pa_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        count = sa.select(sa.func.count()).select_from(pas_authorizations).where(*where)
+        with self._db.transaction() as conn:
+            rows = [Authorization(**aware_row(r)) for r in conn.execute(query).mappings()]
+            total = int(conn.execute(count).scalar_one())
+        return rows, total
+
+    def visible(self, pa_id: str, visible_since: datetime) -> Authorization | None:
+        """The authorization ``pa_id`` if it is inside the disclosure window."""
+        query = sa.select(pas_authorizations).where(AUTHS.pa_id == pa_id, _in_window(visible_since))
+        with self._db.transaction() as conn:
+            row = conn.execute(query).mappings().first()
+        return Authorization(**aware_row(row)) if row else None
+
+    def of_members(
+        self,
+        members: Sequence[str],
+        *,
+        since: datetime | None = None,
+        changed_after: datetime | None = None,
+        exclude_denied: bool = False,
+        batch: int = 1000,
+    ) -> Iterator[Authorization]:
+        """Every authorization of ``members``, streamed in batches (constant memory).
+
+        ``since``: only those created from then on (the Payer-to-Payer five years);
+        ``changed_after``: only those changed after it (``_since``); ``exclude_denied``:
+        leave out requests whose determination was a denial (Payer-to-Payer).
+        """
+        for start in range(0, len(members), batch):
+            chunk = list(members[start : start + batch])
+            where: list[sa.ColumnElement[bool]] = [AUTHS.member_id.in_(chunk)]
+            if since is not None:
+                where.append(AUTHS.created_at >= since)
+            if changed_after is not None:
+                where.append(AUTHS.updated_at > changed_after)
+            if exclude_denied:
+                where.append(sa.func.coalesce(AUTHS.determination, "") != "denied")
+            query = sa.select(pas_authorizations).where(*where).order_by(AUTHS.pa_id)
+            with self._db.transaction() as conn:
+                result = conn.execution_options(stream_results=True, yield_per=500)
+                for row in result.execute(query).mappings():
+                    yield Authorization(**aware_row(row))
+
+
+def _in_window(visible_since: datetime) -> sa.ColumnElement[bool]:
+    changed = sa.func.coalesce(AUTHS.updated_at, AUTHS.status_changed_at)
+    return sa.or_(AUTHS.status == "pended", changed >= visible_since)
+
+
+def _conditions(wanted: AccessFilter) -> list[sa.ColumnElement[bool]]:
+    where = [AUTHS.member_id == wanted.member_id, _in_window(wanted.visible_since)]
+    if wanted.ids:
+        where.append(AUTHS.pa_id.in_(wanted.ids))
+    if wanted.pre_auth_ref is not None:
+        where.append(AUTHS.pre_auth_ref == wanted.pre_auth_ref)
+    if wanted.claim_identifier is not None:
+        system, value = wanted.claim_identifier
+        if system is None:
+            where.append(AUTHS.claim_identifier.endswith(f"|{value}", autoescape=True))
+        else:
+            where.append(AUTHS.claim_identifier == f"{system}|{value}")
+    changed = sa.func.coalesce(AUTHS.updated_at, AUTHS.status_changed_at)
+    for operator, moment in wanted.updated:
+        where.append(
+            {
+                "ge": changed >= moment,
+                "gt": changed > moment,
+                "le": changed <= moment,
+                "lt": changed < moment,
+            }[operator]
+        )
+    return where
