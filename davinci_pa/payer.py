@@ -2,7 +2,8 @@
 
 ``Payer`` wires the rule book and the store to CRD (JWT verification, prefetch gathering, the
 responder), DTR (``payer.dtr``), PAS (``payer.pas``), utilization review
-(``payer.review``), the CMS-0057-F metrics (``payer.metrics``) and SMART Backend Services
+(``payer.review``), the CMS-0057-F metrics (``payer.metrics``), Patient Access
+(``payer.patient_access``) and SMART Backend Services
 (``payer.auth``). The Flask server only translates HTTP to these calls and back; a payer's
 own code (or a test) can call them directly.
 """
@@ -17,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from davinci_pa.access.patient import PatientAccess, PriorAuthorizationRenderer
 from davinci_pa.auth import AuthService
 from davinci_pa.cdshooks.discovery import ServiceDefinition
 from davinci_pa.cdshooks.feedback import Feedback, parse_feedback
@@ -40,6 +42,7 @@ from davinci_pa.store import Database
 from davinci_pa.store.audit import AuditEvent, AuditLog
 from davinci_pa.store.clock import utc_now
 from davinci_pa.store.crd_records import AssertionRecord, CrdRecords, HookCall
+from davinci_pa.store.pa_access import PaAccessStore
 from davinci_pa.store.pa_metrics import PaMetricsStore
 from davinci_pa.store.replay import DatabaseReplayCache
 from davinci_pa.types import JsonObject
@@ -114,6 +117,10 @@ class Payer:
             new_id=new_id,
         )
         self.metrics = MetricsReporter(PaMetricsStore(database), rules.pack)
+        self.prior_authorizations = PriorAuthorizationRenderer(self.pas.records, rules.pack)
+        self.patient_access = PatientAccess(
+            PaAccessStore(database), self.prior_authorizations, clock=clock
+        )
         # -- DTR (issue 4) --
         self.dtr = payer_dtr(
             rules=rules.pack,

@@ -20,6 +20,7 @@ from davinci_pa.config import CrdOptions, PayerOptions, SecurityOptions
 from davinci_pa.errors import ConfigurationError
 from davinci_pa.pas.options import PasOptions
 from davinci_pa.payer import Payer
+from davinci_pa.server import access as access_routes
 from davinci_pa.server import auth as auth_routes
 from davinci_pa.server import background, cds, health, metrics, reports
 from davinci_pa.server import dtr as dtr_routes
@@ -63,6 +64,7 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     background.install(app, settings, payer)
     app.add_url_rule("/metrics", "metrics", _metrics)
     reports.install(app, settings)
+    access_routes.install(app, settings)
     return app
 
 

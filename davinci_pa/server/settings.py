@@ -20,6 +20,7 @@
 | ``DAVINCI_PA_WORKER`` | ``embedded`` (default: a job worker in each server process) or ``external`` (``davinci-pa worker`` processes do the background work) |
 | ``DAVINCI_PA_ALLOWED_SUBSCRIPTION_ENDPOINTS`` | comma-separated URL prefixes a Subscription endpoint may use over http or at a private address (``make serve`` sets loopback) |
 | ``DAVINCI_PA_DTR_VERSION`` | DTR ``$questionnaire-package`` shape when a client declares none (``2.2`` or ``2.0.1``) |
+| ``DAVINCI_PA_PATIENT_TOKEN_ISSUERS`` | path to a JSON object like ``DAVINCI_PA_TRUSTED_ISSUERS``: the authorization servers whose patient access tokens Patient Access accepts (docs/access.md) |
 | ``DAVINCI_PA_METRICS_RULES`` | path to a JSON object of prior-authorization metrics counting rules (docs/metrics.md) |
 | ``DAVINCI_PA_LOG_LEVEL`` | ``DEBUG``, ``INFO`` (default), ``WARNING`` or ``ERROR`` |
 
@@ -73,6 +74,7 @@ class ServerSettings:
     # -- operations (see docs/deploy.md) --
     log_level: str = "INFO"
     metrics_rules: str | None = None
+    patient_token_issuers: Path | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: Any) -> ServerSettings:
@@ -107,15 +109,23 @@ class ServerSettings:
 
     def load_trusted_issuers(self) -> list[TrustedIssuer]:
         """Read the trusted-issuer file (empty when none is configured)."""
-        if self.trusted_issuers is None:
-            return []
-        try:
-            data = json.loads(self.trusted_issuers.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"cannot read DAVINCI_PA_TRUSTED_ISSUERS: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ConfigurationError("DAVINCI_PA_TRUSTED_ISSUERS must hold a JSON object")
-        return [_issuer(iss, entry) for iss, entry in data.items()]
+        return _issuers(self.trusted_issuers, "DAVINCI_PA_TRUSTED_ISSUERS")
+
+    def load_patient_token_issuers(self) -> list[TrustedIssuer]:
+        """Read the patient-token issuer file (empty: Patient Access answers 401)."""
+        return _issuers(self.patient_token_issuers, "DAVINCI_PA_PATIENT_TOKEN_ISSUERS")
+
+
+def _issuers(path: Path | None, variable: str) -> list[TrustedIssuer]:
+    if path is None:
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read {variable}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{variable} must hold a JSON object")
+    return [_issuer(iss, entry) for iss, entry in data.items()]
 
 
 def _issuer(iss: str, entry: Any) -> TrustedIssuer:
@@ -151,6 +161,7 @@ PARSERS: dict[str, check.Parser] = {
     "dtr_version": check.choice(DTR_VERSIONS),
     "log_level": lambda raw: check.choice(LOG_LEVELS)(raw.upper()),
     "metrics_rules": check.existing_file,
+    "patient_token_issuers": lambda raw: Path(check.existing_file(raw)),
 }
 """How each field's ``DAVINCI_PA_<FIELD>`` variable is read and checked."""
 

@@ -150,3 +150,43 @@ def test_unknown_profile_is_a_configuration_error() -> None:
 
 def _has_error(issues: list[Issue], fragment: str) -> bool:
     return any(i.severity == "error" and fragment in i.path for i in issues)
+
+
+def test_a_slice_set_by_a_required_binding_takes_its_codes() -> None:
+    """FHIR §5.1.0.5: value and pattern discriminators may be determined by a required
+    binding (PDex's ``adjudicationamounttype`` slice binds ``category`` to PDexAdjudication)."""
+    pdex = Validator.from_packages([shared_path("igs", "davinci-pdex-2.1.0.tgz")])
+    profile = "http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/pdex-priorauthorization"
+
+    def adjudication(code: str) -> dict[str, Any]:
+        category = {"system": "http://terminology.hl7.org/CodeSystem/adjudication", "code": code}
+        item = {
+            "sequence": 1,
+            "productOrService": {
+                "coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "27447"}]
+            },
+            "adjudication": [
+                {"category": {"coding": [category]}, "amount": {"value": 10, "currency": "USD"}}
+            ],
+        }
+        claim_type = {"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "oral"}
+        return {
+            "resourceType": "ExplanationOfBenefit",
+            "status": "active",
+            "type": {"coding": [claim_type]},
+            "use": "preauthorization",
+            "patient": {"reference": "Patient/1"},
+            "created": "2026-01-01T00:00:00Z",
+            "insurer": {"display": "Payer"},
+            "provider": {"display": "Provider"},
+            "outcome": "complete",
+            "insurance": [{"focal": True, "coverage": {"display": "Coverage"}}],
+            "item": [item],
+        }
+
+    def closed_slicing_errors(code: str) -> list[str]:
+        issues = pdex.validate(adjudication(code), profile)
+        return [i.message for i in issues if "closed slicing" in i.message]
+
+    assert closed_slicing_errors("submitted") == []
+    assert closed_slicing_errors("tax") != []  # not in PDexAdjudication: no slice takes it

@@ -19,6 +19,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -155,7 +156,11 @@ def _cancellation() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def tenants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenants]:
-    folder = tmp_path_factory.mktemp("tenants")
+    yield from start_tenants(tmp_path_factory.mktemp("tenants"))
+
+
+def start_tenants(folder: Path, **settings: Any) -> Iterator[Tenants]:
+    """Run the tenants server with its data in ``folder``; ``settings`` add to its own."""
     keys = {name: private_jwk("ES384", f"{name}-1") for name in CLIENTS}
     registry = {
         name: {"jwks": {"keys": [public_of(keys[name])]}, **entry}
@@ -172,6 +177,7 @@ def tenants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenants]:
             pas_delivery_seconds="0.1",
             public_base_url=base,
             allowed_subscription_endpoints=("http://127.0.0.1:*/notify",),
+            **settings,
         )
     )
     threading.Thread(target=http.serve_forever, daemon=True).start()

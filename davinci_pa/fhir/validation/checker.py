@@ -323,7 +323,9 @@ class Walk:
         return True if any(answers) else (False if all(a is False for a in answers) else None)
 
     def _slice_context(self) -> SliceContext:
-        return SliceContext(resolve=self.references.resolve, conforms=self.conforms)
+        return SliceContext(
+            resolve=self.references.resolve, conforms=self.conforms, member_of=self._member_of
+        )
 
     def _report(
         self,

@@ -1,9 +1,10 @@
 """Assigning values to slices by their discriminators (FHIR R4 §5.1.0.5 Slicing).
 
 Supports the discriminator types the Da Vinci IGs use: ``value`` and ``pattern`` (compared
-with the slice's fixed or pattern value at the discriminator path, or the extension URL of a
-typed extension slice), ``type`` (the value's type or the type of a resource), ``exists`` and
-``profile`` (conformance to the slice's profile, decided by a callback).
+with the slice's fixed or pattern value at the discriminator path, the extension URL of a
+typed extension slice, or membership in the slice's required binding there), ``type`` (the
+value's type or the type of a resource), ``exists`` and ``profile`` (conformance to the
+slice's profile, decided by a callback).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from davinci_pa.fhir.validation.profile import Discriminator, ElementRule
 
 ProfileTest = Callable[[Any, Sequence[str]], bool]
 """``(value, profile canonicals) -> conforms``: used by ``profile`` discriminators."""
+MembershipTest = Callable[[str, Any], "bool | None"]
+"""``(ValueSet canonical, coded value) -> member`` (``None``: cannot tell)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,7 @@ class SliceContext:
 
     resolve: Resolver | None = None
     conforms: ProfileTest | None = None
+    member_of: MembershipTest | None = None
 
 
 def assign(items: Sequence[Item], base: ElementRule, ctx: SliceContext) -> list[ElementRule | None]:
@@ -72,12 +76,20 @@ def _matches(item: Item, slice_rule: ElementRule, disc: Discriminator, ctx: Slic
 
 def _value_matches(item: Item, slice_rule: ElementRule, path: str, ctx: SliceContext) -> bool:
     expected, exact = expected_value(slice_rule, path)
-    if expected is None:
-        return False
     found = [v for v, _ in navigate(item.value, path, ctx.resolve)]
+    if expected is None:
+        return _bound_matches(found, rule_at(slice_rule, path), ctx)
     if exact:
         return any(equals_fixed(v, expected) for v in found)
     return any(matches_pattern(v, expected) for v in found)
+
+
+def _bound_matches(found: list[Any], target: ElementRule | None, ctx: SliceContext) -> bool:
+    """FHIR §5.1.0.5: a value/pattern discriminator may be set by a required binding."""
+    binding = target.binding if target is not None else None
+    if binding is None or binding.strength != "required" or ctx.member_of is None:
+        return False
+    return any(ctx.member_of(binding.value_set, v) is True for v in found)
 
 
 def _type_matches(item: Item, slice_rule: ElementRule, path: str, ctx: SliceContext) -> bool:
