@@ -170,6 +170,6 @@ def _bounded_int(
     raw = _single(params, name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isdecimal() or not low <= int(raw) <= high:
         raise RequestError(f"'{name}' must be a whole number from {low} to {high}")
     return int(raw)

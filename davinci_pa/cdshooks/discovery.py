@@ -82,7 +82,7 @@ class ConfigurationOption:
             return None
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isdecimal():
             value = int(value.strip())
         return value if isinstance(value, int) and value >= 0 else None
 

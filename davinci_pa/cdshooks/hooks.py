@@ -296,7 +296,13 @@ def _requested_version(extension: Mapping[str, Any]) -> tuple[str | None, list[s
 
 def _is_major_minor(text: str) -> bool:
     major, dot, minor = text.partition(".")
-    return bool(dot) and major.isascii() and major.isdigit() and minor.isascii() and minor.isdigit()
+    return (
+        bool(dot)
+        and major.isascii()
+        and major.isdecimal()
+        and minor.isascii()
+        and minor.isdecimal()
+    )
 
 
 def _authorization(value: Any) -> FhirAuthorization | None:

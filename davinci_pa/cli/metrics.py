@@ -97,7 +97,7 @@ def _counting_rules(args: argparse.Namespace, configured: str | Path | None) -> 
 
 
 def _year(raw: str) -> int:
-    if not (raw.isdigit() and len(raw) == 4 and FIRST_YEAR <= int(raw) <= LAST_YEAR):
+    if not (raw.isdecimal() and len(raw) == 4 and FIRST_YEAR <= int(raw) <= LAST_YEAR):
         raise argparse.ArgumentTypeError(
             f"'{raw}' is not a calendar year from {FIRST_YEAR} to {LAST_YEAR}"
         )

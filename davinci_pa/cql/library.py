@@ -23,7 +23,7 @@ Resolver = Callable[[str, str | None], "CompiledLibrary | None"]
 
 def _version_key(version: str | None) -> tuple[tuple[int, int | str], ...]:
     parts = re.split(r"[.\-]", version or "")
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts)
+    return tuple((0, int(p)) if p.isdecimal() else (1, p) for p in parts)
 
 
 class LibraryRepository:

@@ -224,7 +224,7 @@ def _prefixed(symbol: str) -> Unit | None:
 
 def _simple(symbol: str) -> Unit:
     """A simple unit with optional exponent, or an integer factor."""
-    if symbol.isdigit():
+    if symbol.isdecimal():
         return Unit(Fraction(int(symbol)), ())
     if symbol[:3] in ("10*", "10^"):
         exponent = symbol[3:]

@@ -62,7 +62,7 @@ class _Index:
 
 
 def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in version.split("."))
+    return tuple((0, int(p)) if p.isdecimal() else (1, p) for p in version.split("."))
 
 
 class DtrContent:

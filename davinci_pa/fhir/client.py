@@ -219,7 +219,7 @@ class RequestsFhirClient:
 
 def _read_limited(response: requests.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+    if declared and declared.isdecimal() and int(declared) > max_bytes:
         raise FhirServerError(f"response of {declared} bytes exceeds the {max_bytes} byte limit")
     chunks: list[bytes] = []
     size = 0

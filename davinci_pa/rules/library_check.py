@@ -257,7 +257,7 @@ def _short(type_name: str) -> str:
 
 def _line(node: Mapping[str, Any]) -> int | None:
     locator = node.get("locator")
-    if isinstance(locator, str) and locator.split(":", 1)[0].isdigit():
+    if isinstance(locator, str) and locator.split(":", 1)[0].isdecimal():
         return int(locator.split(":", 1)[0])
     return None
 

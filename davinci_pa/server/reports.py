@@ -88,7 +88,7 @@ class _ReportCache:
 def _year(raw: str | None) -> int:
     if raw is None or raw == "":
         return datetime.now(UTC).year - 1
-    if not (raw.isdigit() and len(raw) == 4):
+    if not (raw.isdecimal() and len(raw) == 4):
         raise RequestError(f"'year' must be a calendar year such as 2026, not '{raw[:20]}'")
     return int(raw)
 

@@ -68,6 +68,7 @@ def test_the_default_year_is_the_previous_one(site: Site) -> None:
 def test_bad_questions_are_4xx_with_an_operation_outcome(site: Site) -> None:
     for query, status, words in [
         ("year=20x6", 400, "calendar year"),
+        ("year=²⁰²⁶", 400, "calendar year"),
         ("year=2026&format=xml", 400, "format"),
         ("year=2026&plan=nobody", 404, "no plan 'nobody'"),
     ]:

@@ -147,7 +147,7 @@ def _expand(match: re.Match[str], substitution: str) -> str:
         if ch == "\\" and i + 1 < len(substitution):
             out.append(substitution[i + 1])
             i += 2
-        elif ch == "$" and i + 1 < len(substitution) and substitution[i + 1].isdigit():
+        elif ch == "$" and i + 1 < len(substitution) and substitution[i + 1].isdecimal():
             out.append(match.group(int(substitution[i + 1])) or "")
             i += 2
         else:

@@ -115,7 +115,7 @@ def _terms(unit: str) -> dict[str, int]:
             continue
         symbol, exponent = token, 1
         match = _SYMBOL_EXPONENT.fullmatch(token)
-        if match is not None and match.group(1) and not token.isdigit():
+        if match is not None and match.group(1) and not token.isdecimal():
             symbol, exponent = match.group(1), int(match.group(2))
         terms[symbol] = terms.get(symbol, 0) + sign * exponent
     return terms

@@ -141,7 +141,7 @@ def split_canonical(canonical: str) -> tuple[str, str | None]:
 
 
 def _version_key(version: str) -> tuple[tuple[int, str], ...]:
-    return tuple((int(p), "") if p.isdigit() else (-1, p) for p in version.split("."))
+    return tuple((int(p), "") if p.isdecimal() else (-1, p) for p in version.split("."))
 
 
 class ConformanceIndex:

@@ -151,7 +151,7 @@ def _act(pa_id: str, action: Callable[[Session], object]) -> Response:
 def _decide(session: Session, pa_id: str) -> None:
     form = request.form
     sequence = form.get("sequence", "")
-    if not sequence.isdigit():
+    if not sequence.isdecimal():
         raise RequestError("sequence: choose the item to decide")
     action = form.get("action", "")
     if action not in DECISIONS:
@@ -179,7 +179,7 @@ def _quantity(raw: str) -> float:
 def _appeal(session: Session, pa_id: str) -> None:
     form = request.form
     raw = [s.strip() for s in form.getlist("items")]
-    if not raw or not all(s.isdigit() for s in raw):
+    if not raw or not all(s.isdecimal() for s in raw):
         raise RequestError("items: tick the denied items the appeal is about")
     current_payer().review.appeal(
         pa_id,
@@ -227,4 +227,4 @@ def _go(endpoint: str, **values: Any) -> Response:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    return int(raw) if raw.isdecimal() and len(raw) < 7 else 1
