@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from davinci_pa.access.patient import PatientAccess, PriorAuthorizationRenderer
+from davinci_pa.access.provider import ProviderAccess
 from davinci_pa.auth import AuthService
 from davinci_pa.cdshooks.discovery import ServiceDefinition
 from davinci_pa.cdshooks.feedback import Feedback, parse_feedback
@@ -39,6 +40,7 @@ from davinci_pa.rules.cql_evaluator import CqlTopicEvaluator
 from davinci_pa.rules.evaluation import RuleBook
 from davinci_pa.rules.loader import load_rule_pack
 from davinci_pa.store import Database
+from davinci_pa.store.access_records import AccessRecords
 from davinci_pa.store.audit import AuditEvent, AuditLog
 from davinci_pa.store.clock import utc_now
 from davinci_pa.store.crd_records import AssertionRecord, CrdRecords, HookCall
@@ -69,6 +71,7 @@ class Payer:
         gatherer: fetches data the EHR did not prefetch; built from ``options`` by default.
         dtr_version: the DTR package shape for clients that declare none (``2.2``, ``2.0.1``).
         review_options: utilization-review rules (``payer.review``, docs/review.md).
+        export_folder: where bulk exports write their files (``payer.provider_access``).
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class Payer:
         auth: AuthService | None = None,
         dtr_version: str = "2.2",
         review_options: ReviewOptions | None = None,
+        export_folder: Path = Path("davinci-pa-exports"),
     ) -> None:
         self.options = options or PayerOptions()
         self.rules = rules
@@ -118,8 +122,15 @@ class Payer:
         )
         self.metrics = MetricsReporter(PaMetricsStore(database), rules.pack)
         self.prior_authorizations = PriorAuthorizationRenderer(self.pas.records, rules.pack)
-        self.patient_access = PatientAccess(
-            PaAccessStore(database), self.prior_authorizations, clock=clock
+        access_store = PaAccessStore(database)
+        self.patient_access = PatientAccess(access_store, self.prior_authorizations, clock=clock)
+        self.provider_access = ProviderAccess(
+            AccessRecords(database),
+            access_store,
+            rules.pack,
+            folder=export_folder,
+            clock=clock,
+            new_id=new_id,
         )
         # -- DTR (issue 4) --
         self.dtr = payer_dtr(

@@ -66,7 +66,7 @@ class StoredAuthorization:
 def explanation_of_benefit(stored: StoredAuthorization) -> Resource:
     """The PDex Prior Authorization of one stored authorization."""
     auth = stored.authorization
-    request = PasRequest.parse(stored.request)
+    request = PasRequest.stored(stored.request)
     claim = request.claim
     claim_response = obj(objects(stored.response.get("entry"))[0].get("resource"))
     responses = {i.get("itemSequence"): i for i in objects(claim_response.get("item"))}

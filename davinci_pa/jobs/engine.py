@@ -7,7 +7,8 @@ deletes what is past retention. Periodic schedule:
 
 * ``davinci_pa.deliver_notifications``: every ``delivery_seconds`` seconds;
 * ``davinci_pa.sweep_deadlines``: every minute (docs/review.md §Deadlines);
-* ``davinci_pa.purge_retention``: every hour, at minute 17;
+* ``davinci_pa.purge_retention``: every hour, at minute 17 (with expired export files);
+* ``davinci_pa.run_exports``: every ``delivery_seconds`` seconds, the waiting bulk exports;
 * ``davinci_pa.retry_stalled_jobs``: every minute, jobs of workers silent for
   :data:`STALLED_AFTER` seconds go back to the queue.
 """
@@ -25,6 +26,7 @@ from typing import Any
 import procrastinate
 from procrastinate.testing import InMemoryConnector
 
+from davinci_pa.access.provider import ProviderAccess
 from davinci_pa.pas.delivery import Notifier
 from davinci_pa.review.service import ReviewService
 from davinci_pa.store.pas_records import PasRecords
@@ -43,6 +45,7 @@ class Work:
     notifier: Notifier
     review: ReviewService
     records: PasRecords
+    exports: ProviderAccess | None = None
     finished: dict[str, float] = field(default_factory=dict)
 
     def done(self, name: str) -> None:
@@ -71,7 +74,8 @@ def build_app(connector: Any, work: Work, *, delivery_seconds: int = 2) -> procr
     )
     _periodic(app, "deliver_notifications", f"*/{seconds} * * * * *", work, _deliver)
     _periodic(app, "sweep_deadlines", "* * * * *", work, lambda w: w.review.sweep())
-    _periodic(app, "purge_retention", "17 * * * *", work, lambda w: w.records.purge_expired())
+    _periodic(app, "purge_retention", "17 * * * *", work, _purge)
+    _periodic(app, "run_exports", f"*/{seconds} * * * * *", work, _run_exports)
 
     add_stalled_job_recovery(app, on_done=lambda: work.done("retry_stalled_jobs"))
     return app
@@ -106,6 +110,18 @@ def _periodic(
     task.__name__ = name
     wrapped = app.task(name=f"davinci_pa.{name}", queueing_lock=name)(task)
     app.periodic(cron=cron, periodic_id=name)(wrapped)
+
+
+def _purge(work: Work) -> None:
+    work.records.purge_expired()
+    if work.exports is not None:
+        work.exports.purge()
+
+
+def _run_exports(work: Work) -> None:
+    """Run every waiting export (each is leased, so several workers share them)."""
+    while work.exports is not None and work.exports.run_next() is not None:
+        pass
 
 
 def _deliver(work: Work) -> None:

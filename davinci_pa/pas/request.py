@@ -59,6 +59,14 @@ class PasRequest:
             )
         return request
 
+    @classmethod
+    def stored(cls, bundle: Resource) -> PasRequest:
+        """Index a request Bundle that was checked when it was received (no checks again)."""
+        entries = objects(bundle.get("entry"))
+        claim = obj(entries[0].get("resource")) if entries else {}
+        base = _base(str(entries[0].get("fullUrl", ""))) if entries else ""
+        return cls(bundle, claim, _index(entries, []), base)
+
     def resolve(self, reference: Any) -> Resource | None:
         """Return the entry a Reference (object or string) points to, if it is in the Bundle."""
         ref = reference.get("reference") if isinstance(reference, dict) else reference

@@ -22,7 +22,7 @@ from davinci_pa.pas.options import PasOptions
 from davinci_pa.payer import Payer
 from davinci_pa.server import access as access_routes
 from davinci_pa.server import auth as auth_routes
-from davinci_pa.server import background, cds, health, metrics, reports
+from davinci_pa.server import background, cds, health, metrics, provider_access, reports
 from davinci_pa.server import dtr as dtr_routes
 from davinci_pa.server import pas as pas_routes
 from davinci_pa.server import review as review_routes
@@ -65,6 +65,7 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     app.add_url_rule("/metrics", "metrics", _metrics)
     reports.install(app, settings)
     access_routes.install(app, settings)
+    provider_access.install(app)
     return app
 
 
@@ -101,6 +102,7 @@ def build_payer(settings: ServerSettings) -> Payer:
             ),
             subscription_endpoints=settings.allowed_subscription_endpoints,
         ),
+        export_folder=settings.export_dir,
     )
     _check_default_payer(settings, payer)
     _warn_about_security(settings, bool(issuers))

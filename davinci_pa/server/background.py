@@ -31,7 +31,7 @@ def work_for(payer: Payer) -> Work:
         payer.pas.notifications.subscriptions,
         egress=payer.pas.notifications.egress,
     )
-    return Work(notifier, payer.review, payer.pas.records)
+    return Work(notifier, payer.review, payer.pas.records, payer.provider_access)
 
 
 def delivery_seconds(settings: ServerSettings) -> int:

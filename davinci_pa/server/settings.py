@@ -21,6 +21,7 @@
 | ``DAVINCI_PA_ALLOWED_SUBSCRIPTION_ENDPOINTS`` | comma-separated URL prefixes a Subscription endpoint may use over http or at a private address (``make serve`` sets loopback) |
 | ``DAVINCI_PA_DTR_VERSION`` | DTR ``$questionnaire-package`` shape when a client declares none (``2.2`` or ``2.0.1``) |
 | ``DAVINCI_PA_PATIENT_TOKEN_ISSUERS`` | path to a JSON object like ``DAVINCI_PA_TRUSTED_ISSUERS``: the authorization servers whose patient access tokens Patient Access accepts (docs/access.md) |
+| ``DAVINCI_PA_EXPORT_DIR`` | folder for bulk-export files (default ``davinci-pa-exports``; shared storage when several hosts serve) |
 | ``DAVINCI_PA_METRICS_RULES`` | path to a JSON object of prior-authorization metrics counting rules (docs/metrics.md) |
 | ``DAVINCI_PA_LOG_LEVEL`` | ``DEBUG``, ``INFO`` (default), ``WARNING`` or ``ERROR`` |
 
@@ -75,6 +76,7 @@ class ServerSettings:
     log_level: str = "INFO"
     metrics_rules: str | None = None
     patient_token_issuers: Path | None = None
+    export_dir: Path = Path("davinci-pa-exports")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: Any) -> ServerSettings:
@@ -162,6 +164,7 @@ PARSERS: dict[str, check.Parser] = {
     "log_level": lambda raw: check.choice(LOG_LEVELS)(raw.upper()),
     "metrics_rules": check.existing_file,
     "patient_token_issuers": lambda raw: Path(check.existing_file(raw)),
+    "export_dir": Path,
 }
 """How each field's ``DAVINCI_PA_<FIELD>`` variable is read and checked."""
 

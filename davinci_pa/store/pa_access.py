@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from davinci_pa.store.clock import aware_row
 from davinci_pa.store.database import Database
-from davinci_pa.store.pas_records import Authorization
-from davinci_pa.store.schema import pas_authorizations
+from davinci_pa.store.pas_records import Authorization, ItemState
+from davinci_pa.store.schema import pas_authorizations, pas_items, pas_responses, pas_submissions
 
 AUTHS = pas_authorizations.c
 
@@ -82,9 +82,9 @@ class PaAccessStore:
         since: datetime | None = None,
         changed_after: datetime | None = None,
         exclude_denied: bool = False,
-        batch: int = 1000,
-    ) -> Iterator[Authorization]:
-        """Every authorization of ``members``, streamed in batches (constant memory).
+        batch: int = 500,
+    ) -> Iterator[list[Exchange]]:
+        """Every authorization of ``members`` with its exchange, in batches (constant memory).
 
         ``since``: only those created from then on (the Payer-to-Payer five years);
         ``changed_after``: only those changed after it (``_since``); ``exclude_denied``:
@@ -101,9 +101,63 @@ class PaAccessStore:
                 where.append(sa.func.coalesce(AUTHS.determination, "") != "denied")
             query = sa.select(pas_authorizations).where(*where).order_by(AUTHS.pa_id)
             with self._db.transaction() as conn:
-                result = conn.execution_options(stream_results=True, yield_per=500)
-                for row in result.execute(query).mappings():
-                    yield Authorization(**aware_row(row))
+                auths = [Authorization(**aware_row(r)) for r in conn.execute(query).mappings()]
+            for first in range(0, len(auths), batch):
+                yield self.exchanges(auths[first : first + batch])
+
+    def exchanges(self, auths: Sequence[Authorization]) -> list[Exchange]:
+        """The latest request and response and the items of each authorization (3 queries)."""
+        ids = [a.pa_id for a in auths]
+        with self._db.transaction() as conn:
+            requests = _latest_requests(conn, ids)
+            responses = _latest_responses(conn, ids)
+            items: dict[str, list[ItemState]] = {}
+            query = sa.select(pas_items).where(pas_items.c.pa_id.in_(ids))
+            for r in conn.execute(
+                query.order_by(pas_items.c.pa_id, pas_items.c.sequence)
+            ).mappings():
+                state = ItemState(r["sequence"], r["item"], r["action"], r["decision"])
+                items.setdefault(r["pa_id"], []).append(state)
+        return [
+            Exchange(a, items.get(a.pa_id, []), requests[a.pa_id], responses[a.pa_id])
+            for a in auths
+            if a.pa_id in requests and a.pa_id in responses
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """An authorization with what its PDex resource is made from."""
+
+    authorization: Authorization
+    items: list[ItemState]
+    request: dict[str, object]
+    response: dict[str, object]
+
+
+def _latest_requests(conn: sa.Connection, ids: Sequence[str]) -> dict[str, dict[str, object]]:
+    subs = pas_submissions.c
+    newest = (
+        sa.select(subs.pa_id, sa.func.max(subs.version).label("version"))
+        .where(subs.pa_id.in_(ids))
+        .group_by(subs.pa_id)
+        .subquery()
+    )
+    query = sa.select(subs.pa_id, subs.request).join(
+        newest, sa.and_(subs.pa_id == newest.c.pa_id, subs.version == newest.c.version)
+    )
+    return {str(r[0]): dict(r[1]) for r in conn.execute(query)}
+
+
+def _latest_responses(conn: sa.Connection, ids: Sequence[str]) -> dict[str, dict[str, object]]:
+    responses = pas_responses.c
+    newest = (
+        sa.select(sa.func.max(responses.id))
+        .where(responses.pa_id.in_(ids))
+        .group_by(responses.pa_id)
+    )
+    query = sa.select(responses.pa_id, responses.bundle).where(responses.id.in_(newest))
+    return {str(r[0]): dict(r[1]) for r in conn.execute(query)}
 
 
 def _in_window(visible_since: datetime) -> sa.ColumnElement[bool]:

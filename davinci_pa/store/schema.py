@@ -317,3 +317,54 @@ pas_appeals = sa.Table(
 """Appeals of denied items: who denied them (the appeal goes to another physician) and,
 once decided, the outcome per item and whether it approved any (CMS-0057-F "approved after
 appeal"; ``approved`` added by migration 0007 so the metrics count it in SQL)."""
+
+# ---------------------------------------------------------------------------------------
+# PA data access: Provider Access attribution, member choices, bulk exports (migration 0008).
+# ---------------------------------------------------------------------------------------
+
+access_groups = sa.Table(
+    "access_groups",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(256), nullable=True),
+    sa.Column("resource", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Provider Access attribution lists (PDex ``pdex-provider-group``), as last written."""
+
+access_group_members = sa.Table(
+    "access_group_members",
+    metadata,
+    sa.Column("group_id", sa.String(64), primary_key=True),
+    sa.Column("member_id", sa.String(128), primary_key=True),
+)
+"""The members of each attribution list, for the export's query."""
+
+access_member_choices = sa.Table(
+    "access_member_choices",
+    metadata,
+    sa.Column("member_id", sa.String(128), primary_key=True),
+    sa.Column("provider_access_opt_out", sa.Boolean, nullable=False),
+    sa.Column("payer_to_payer_opt_in", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""What each member chose: opting out of Provider Access, opting in to Payer-to-Payer."""
+
+access_exports = sa.Table(
+    "access_exports",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("group_id", sa.String(64), nullable=False),
+    sa.Column("client", sa.String(256), nullable=True),
+    sa.Column("since", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("request_url", sa.String(2048), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("leased_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True, index=True),
+    sa.Column("output", sa.JSON, nullable=True),
+    sa.Column("error", sa.String(512), nullable=True),
+)
+"""Bulk exports (FHIR Bulk Data kick-off): queued, run by the job worker, files expiring."""

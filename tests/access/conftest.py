@@ -20,6 +20,12 @@ MEMBER = "MEM-1234567"  # the kit Coverage's member id (identifier typed MB)
 OTHER = "MEM-7654321"
 READ_SCOPE = "patient/ExplanationOfBenefit.rs"
 ISSUER_KEY = private_jwk("ES384", "members-1")
+PROVIDER_CLIENTS: dict[str, dict[str, Any]] = {
+    "attribution": {"scope": "system/Group.write system/Group.read"},
+    "provider-a": {"scope": "system/ExplanationOfBenefit.read", "roles": ["provider"]},
+    "provider-b": {"scope": "system/ExplanationOfBenefit.read", "roles": ["provider"]},
+    "no-role": {"scope": "system/ExplanationOfBenefit.read"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +33,9 @@ def members(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenants]:
     folder = tmp_path_factory.mktemp("members")
     issuers = folder / "patient-issuers.json"
     issuers.write_text(json.dumps({ISSUER: {"jwks": {"keys": [public_of(ISSUER_KEY)]}}}))
-    yield from start_tenants(folder, patient_token_issuers=issuers)
+    yield from start_tenants(
+        folder, PROVIDER_CLIENTS, patient_token_issuers=issuers, export_dir=folder / "exports"
+    )
 
 
 def patient_token(

@@ -67,6 +67,7 @@ class Tenants:
     keys: dict[str, dict[str, Any]]
     session: requests.Session = field(default_factory=requests.Session)
     tokens: dict[str, str] = field(default_factory=dict)
+    scopes: dict[str, str] = field(default_factory=lambda: dict(SCOPES))
 
     def token(self, client: str) -> str:
         if client not in self.tokens:
@@ -74,7 +75,7 @@ class Tenants:
                 self.keys[client],
                 client_id=client,
                 token_url=self.base + "/auth/token",
-                scope=SCOPES.get(client, SCOPE),
+                scope=self.scopes.get(client, SCOPE),
             )
         return self.tokens[client]
 
@@ -159,12 +160,16 @@ def tenants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenants]:
     yield from start_tenants(tmp_path_factory.mktemp("tenants"))
 
 
-def start_tenants(folder: Path, **settings: Any) -> Iterator[Tenants]:
-    """Run the tenants server with its data in ``folder``; ``settings`` add to its own."""
-    keys = {name: private_jwk("ES384", f"{name}-1") for name in CLIENTS}
+def start_tenants(
+    folder: Path, clients: dict[str, dict[str, Any]] | None = None, **settings: Any
+) -> Iterator[Tenants]:
+    """Run the tenants server with its data in ``folder``; ``clients`` (name → registry
+    entry, its ``scope`` also what the client asks for) and ``settings`` add to its own."""
+    entries = CLIENTS | (clients or {})
+    keys = {name: private_jwk("ES384", f"{name}-1") for name in entries}
     registry = {
         name: {"jwks": {"keys": [public_of(keys[name])]}, **entry}
-        for name, entry in CLIENTS.items()
+        for name, entry in entries.items()
     }
     (folder / "clients.json").write_text(json.dumps(registry))
     http = make_server("127.0.0.1", 0, _unavailable, threaded=True)
@@ -182,6 +187,7 @@ def start_tenants(folder: Path, **settings: Any) -> Iterator[Tenants]:
     )
     threading.Thread(target=http.serve_forever, daemon=True).start()
     running = Tenants(base, http.app.extensions["davinci_pa.payer"], keys)
+    running.scopes |= {n: e["scope"] for n, e in (clients or {}).items() if "scope" in e}
     yield running
     running.session.close()
     http.shutdown()
