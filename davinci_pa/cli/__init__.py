@@ -3,7 +3,8 @@
 ``serve`` runs the HTTP service, ``worker`` runs background jobs, ``db upgrade`` migrates
 the database, ``config show`` prints the settings, ``reviewers`` manages workbench accounts,
 ``review overdue`` lists late work, ``metrics`` reports the CMS-0057-F
-prior-authorization metrics, ``keys init`` writes key pairs and trust files, ``hook``
+prior-authorization metrics, ``members choose``
+records a member's data-sharing choices, ``keys init`` writes key pairs and trust files, ``hook``
 signs and sends a CDS Hooks request and prints the answer readably, ``cql`` compiles and
 evaluates CQL, ``rules`` checks, tests and scaffolds rule packs, ``valuesets import`` adds
 ValueSets to a pack. The server package is imported lazily, so library-only installs never
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from davinci_pa._version import __version__
-from davinci_pa.cli import admin, hook, keys, metrics, reviewers, serve, worker
+from davinci_pa.cli import admin, hook, keys, members, metrics, reviewers, serve, worker
 from davinci_pa.errors import DavinciError
 
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_commands(commands)
     reviewers.add_commands(commands)
     metrics.add_command(commands)
+    members.add_command(commands)
     keys.add_command(commands)
     hook.add_command(commands)
     _add_optional_commands(commands)

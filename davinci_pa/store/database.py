@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -110,8 +112,16 @@ def _alembic_config() -> Config:
     return config
 
 
+def _json_loads(text: str | bytes) -> Any:
+    """Read a JSON column with orjson, else the standard parser (escaped lone surrogates)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _create_engine(url: str, *, echo: bool) -> Engine:
-    options: dict[str, Any] = {"echo": echo, "future": True}
+    options: dict[str, Any] = {"echo": echo, "future": True, "json_deserializer": _json_loads}
     if url.startswith("sqlite"):
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
         engine = sa.create_engine(url, **options)

@@ -155,3 +155,20 @@ def test_bad_groups_are_400(members: Tenants, body: dict[str, Any], words: str) 
 def test_groups_need_the_group_scope(members: Tenants) -> None:
     answer = members.post("clinic-a", "/fhir/Group", _group("MEM-X"))
     assert answer.status_code == 403
+
+
+def test_members_choose_records_and_prints_the_choice(
+    members: Tenants, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from davinci_pa.cli import main
+
+    url = str(members.payer.database.engine.url)
+    assert main(["members", "choose", "MEM-CLI", "--provider-access", "opt-out",
+                 "--database-url", url]) == 0  # fmt: skip
+    assert (
+        "MEM-CLI: Provider Access opted out; Payer-to-Payer not opted in" in capsys.readouterr().out
+    )
+    assert main(["members", "choose", "MEM-CLI", "--payer-to-payer", "opt-in",
+                 "--database-url", url]) == 0  # fmt: skip
+    assert "opted out; Payer-to-Payer opted in" in capsys.readouterr().out
+    assert members.payer.provider_access.records.choices("MEM-CLI") == (True, True)
