@@ -132,6 +132,7 @@ class Payer:
             clock=clock,
             new_id=new_id,
         )
+        self.pas.records.add_listener(self.provider_access.keep_resource)
         # -- DTR (issue 4) --
         self.dtr = payer_dtr(
             rules=rules.pack,

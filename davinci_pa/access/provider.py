@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from davinci_pa.access.eob import StoredAuthorization, explanation_of_benefit
 from davinci_pa.errors import DavinciError, ForbiddenError, RequestError, ResourceNotFound
 from davinci_pa.fhir.json import obj, objects
@@ -32,7 +34,7 @@ from davinci_pa.store.access_records import (
     GroupRow,
 )
 from davinci_pa.store.clock import Clock, utc_now
-from davinci_pa.store.pa_access import Exchange, PaAccessStore
+from davinci_pa.store.pa_access import Exchange, PaAccessStore, store_resource
 from davinci_pa.types import Resource
 
 PROVIDER_GROUP = "http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/pdex-provider-group"
@@ -183,6 +185,10 @@ class ProviderAccess:
         )
         return row.id
 
+    def keep_resource(self, conn: sa.Connection, pa_id: str) -> None:
+        """Store the authorization's PDex resource (a PAS change listener)."""
+        store_resource(conn, pa_id, self.render)
+
     def purge(self) -> int:
         """Delete exports (and files) past their expiry; how many."""
         expired = self.records.expired_exports(self._clock())
@@ -199,12 +205,14 @@ class ProviderAccess:
         count = 0
         with path.open("w", encoding="utf-8") as out:
             for batch in self._store.of_members(members, changed_after=row.since):
-                for exchange in batch:
-                    out.write(json.dumps(self._render(exchange), separators=(",", ":")) + "\n")
+                for found in batch:
+                    line = found if isinstance(found, str) else json.dumps(self.render(found))
+                    out.write(line + "\n")
                     count += 1
         return [{"type": "ExplanationOfBenefit", "url": path.name, "count": count}]
 
-    def _render(self, exchange: Exchange) -> Resource:
+    def render(self, exchange: Exchange) -> Resource:
+        """The PDex resource of an authorization's exchange."""
         auth = exchange.authorization
         payer = self._pack.payer(auth.payer_id) if auth.payer_id else None
         stored = StoredAuthorization(

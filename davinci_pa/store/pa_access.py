@@ -7,16 +7,23 @@ exports stream every authorization of a set of members in constant memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from davinci_pa.store.clock import aware_row
 from davinci_pa.store.database import Database
 from davinci_pa.store.pas_records import Authorization, ItemState
-from davinci_pa.store.schema import pas_authorizations, pas_items, pas_responses, pas_submissions
+from davinci_pa.store.schema import (
+    pa_resources,
+    pas_authorizations,
+    pas_items,
+    pas_responses,
+    pas_submissions,
+)
 
 AUTHS = pas_authorizations.c
 
@@ -83,8 +90,11 @@ class PaAccessStore:
         changed_after: datetime | None = None,
         exclude_denied: bool = False,
         batch: int = 500,
-    ) -> Iterator[list[Exchange]]:
-        """Every authorization of ``members`` with its exchange, in batches (constant memory).
+    ) -> Iterator[list[str | Exchange]]:
+        """Every authorization of ``members``, in batches, as stored PDex JSON text.
+
+        Constant memory; an authorization stored before PDex resources were kept comes as
+        its exchange, to be rendered.
 
         ``since``: only those created from then on (the Payer-to-Payer five years);
         ``changed_after``: only those changed after it (``_since``); ``exclude_denied``:
@@ -99,30 +109,63 @@ class PaAccessStore:
                 where.append(AUTHS.updated_at > changed_after)
             if exclude_denied:
                 where.append(sa.func.coalesce(AUTHS.determination, "") != "denied")
-            query = sa.select(pas_authorizations).where(*where).order_by(AUTHS.pa_id)
+            text = sa.cast(pa_resources.c.resource, sa.Text).label("stored_resource")
+            query = (
+                sa.select(pas_authorizations, text)
+                .outerjoin(pa_resources, pa_resources.c.pa_id == AUTHS.pa_id)
+                .where(*where)
+                .order_by(AUTHS.pa_id)
+            )
             with self._db.transaction() as conn:
-                auths = [Authorization(**aware_row(r)) for r in conn.execute(query).mappings()]
-            for first in range(0, len(auths), batch):
-                yield self.exchanges(auths[first : first + batch])
+                rows = [dict(r) for r in conn.execute(query).mappings()]
+            for first in range(0, len(rows), batch):
+                yield self._batch(rows[first : first + batch])
 
-    def exchanges(self, auths: Sequence[Authorization]) -> list[Exchange]:
-        """The latest request and response and the items of each authorization (3 queries)."""
-        ids = [a.pa_id for a in auths]
-        with self._db.transaction() as conn:
-            requests = _latest_requests(conn, ids)
-            responses = _latest_responses(conn, ids)
-            items: dict[str, list[ItemState]] = {}
-            query = sa.select(pas_items).where(pas_items.c.pa_id.in_(ids))
-            for r in conn.execute(
-                query.order_by(pas_items.c.pa_id, pas_items.c.sequence)
-            ).mappings():
-                state = ItemState(r["sequence"], r["item"], r["action"], r["decision"])
-                items.setdefault(r["pa_id"], []).append(state)
-        return [
-            Exchange(a, items.get(a.pa_id, []), requests[a.pa_id], responses[a.pa_id])
-            for a in auths
-            if a.pa_id in requests and a.pa_id in responses
+    def _batch(self, rows: list[dict[str, Any]]) -> list[str | Exchange]:
+        found: list[str | Exchange] = [
+            str(r["stored_resource"]) for r in rows if r["stored_resource"]
         ]
+        missing = [
+            Authorization(**aware_row({k: v for k, v in r.items() if k != "stored_resource"}))
+            for r in rows
+            if not r["stored_resource"]
+        ]
+        if missing:
+            with self._db.transaction() as conn:
+                found.extend(exchanges(conn, missing))
+        return found
+
+
+def exchanges(conn: sa.Connection, auths: Sequence[Authorization]) -> list[Exchange]:
+    """The latest request and response and the items of each authorization (3 queries)."""
+    ids = [a.pa_id for a in auths]
+    requests = _latest_requests(conn, ids)
+    responses = _latest_responses(conn, ids)
+    items: dict[str, list[ItemState]] = {}
+    query = sa.select(pas_items).where(pas_items.c.pa_id.in_(ids))
+    for r in conn.execute(query.order_by(pas_items.c.pa_id, pas_items.c.sequence)).mappings():
+        state = ItemState(r["sequence"], r["item"], r["action"], r["decision"])
+        items.setdefault(r["pa_id"], []).append(state)
+    return [
+        Exchange(a, items.get(a.pa_id, []), requests[a.pa_id], responses[a.pa_id])
+        for a in auths
+        if a.pa_id in requests and a.pa_id in responses
+    ]
+
+
+def store_resource(
+    conn: sa.Connection, pa_id: str, render: Callable[[Exchange], dict[str, Any]]
+) -> None:
+    """Render the authorization's PDex resource and keep it (in the caller's transaction)."""
+    row = conn.execute(sa.select(pas_authorizations).where(AUTHS.pa_id == pa_id)).mappings().first()
+    found = exchanges(conn, [Authorization(**aware_row(row))]) if row else []
+    if not found:
+        return
+    values = {"resource": render(found[0]), "updated_at": found[0].authorization.updated_at}
+    table = pa_resources
+    done = conn.execute(sa.update(table).where(table.c.pa_id == pa_id).values(**values))
+    if done.rowcount == 0:
+        conn.execute(sa.insert(table).values(pa_id=pa_id, **values))
 
 
 @dataclass(frozen=True, slots=True)

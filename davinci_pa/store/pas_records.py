@@ -8,7 +8,7 @@ leaves a decision without its notification or the reverse.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ from davinci_pa.store.database import Database
 from davinci_pa.store.pas_history import HistoryEvent, add_history
 from davinci_pa.store.pas_outbox import OutboxMessage, enqueue
 from davinci_pa.store.schema import (
+    pa_resources,
     pas_authorizations,
     pas_items,
     pas_responses,
@@ -112,6 +113,10 @@ class StateChange:
     """What the request's history records about this change (who, what, before/after)."""
 
 
+ChangeListener = Callable[[Connection, str], None]
+"""Told, inside the writing transaction, which authorization a saved change touched."""
+
+
 class DuplicateSubmission(StoreError):
     """The same submission was stored concurrently; read the stored answer instead."""
 
@@ -125,6 +130,11 @@ class PasRecords:
     def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
         self._db = db
         self._clock = clock
+        self._listeners: list[ChangeListener] = []
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        """Call ``listener(conn, pa_id)`` inside the transaction of every saved change."""
+        self._listeners.append(listener)
 
     def answer_for(self, dedupe_key: str) -> dict[str, Any] | None:
         """The response Bundle given to the submission with this key, if it was seen."""
@@ -147,6 +157,8 @@ class PasRecords:
         try:
             with self._db.transaction(conflicts=True) as conn:
                 _write(conn, change, self._clock())
+                for listener in self._listeners:
+                    listener(conn, change.authorization.pa_id)
         except IntegrityError as exc:
             raise DuplicateSubmission("this submission was already recorded") from exc
 
@@ -245,7 +257,13 @@ class PasRecords:
                     )
                 )
             ]
-            for table in (pas_items, pas_responses, pas_submissions, pas_review_queue):
+            for table in (
+                pas_items,
+                pas_responses,
+                pas_submissions,
+                pas_review_queue,
+                pa_resources,
+            ):
                 conn.execute(sa.delete(table).where(table.c.pa_id.in_(ids)))
             conn.execute(sa.delete(pas_authorizations).where(pas_authorizations.c.pa_id.in_(ids)))
         return len(ids)

@@ -368,3 +368,13 @@ access_exports = sa.Table(
     sa.Column("error", sa.String(512), nullable=True),
 )
 """Bulk exports (FHIR Bulk Data kick-off): queued, run by the job worker, files expiring."""
+
+pa_resources = sa.Table(
+    "pa_resources",
+    metadata,
+    sa.Column("pa_id", sa.String(64), primary_key=True),
+    sa.Column("resource", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Each authorization's PDex Prior Authorization, rewritten in the transaction of every
+change, so exports copy it without rendering."""

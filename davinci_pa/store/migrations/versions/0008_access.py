@@ -1,4 +1,7 @@
-"""PA data access: attribution Groups and their members, member choices, bulk exports.
+"""PA data access: attribution Groups, member choices, bulk exports, stored PDex resources.
+
+Each authorization's PDex resource is written with every later change; exports render those
+written before this revision on the fly.
 
 Revision ID: 0008
 Revises: 0007
@@ -16,7 +19,7 @@ _WHEN = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    """Create the four tables."""
+    """Create the five tables."""
     op.create_table(
         "access_groups",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -53,9 +56,16 @@ def upgrade() -> None:
         sa.Column("error", sa.String(512), nullable=True),
     )
 
+    op.create_table(
+        "pa_resources",
+        sa.Column("pa_id", sa.String(64), primary_key=True),
+        sa.Column("resource", sa.JSON, nullable=False),
+        sa.Column("updated_at", _WHEN, nullable=False),
+    )
+
 
 def downgrade() -> None:
     """Drop them."""
-    for table in ("access_exports", "access_member_choices", "access_group_members",
+    for table in ("pa_resources", "access_exports", "access_member_choices", "access_group_members",
                   "access_groups"):  # fmt: skip
         op.drop_table(table)
