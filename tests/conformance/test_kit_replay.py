@@ -14,6 +14,7 @@ CRD (§1): every hook request in ``fixtures/crd/inferno``; DTR (§2): the kit's
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -24,7 +25,10 @@ import requests
 
 from davinci_pa.fhir.validation import Validator
 from tests._shared import SHARED, load_shared_json, params_or_skip, shared_path
+from tests.dtr.conftest import DtrApp, make_app
 from tests.pas.conftest import HCPCS, Receiver, Server, kit, serve_pas
+from tests.server.conftest import Service
+from tests.server.test_crd_replay import assert_kit_checks
 
 PAS = SHARED / "fixtures" / "pas"
 PAS_SD = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
@@ -283,3 +287,126 @@ def test_pas_201_id_only_subscription_is_refused_with_the_reason(
     response = pas.post("/fhir/Subscription", sub)
     assert response.status_code == 400
     assert "spec-62" in response.text
+
+
+# -- CRD --------------------------------------------------------------------------------------
+
+CRD_REFUSED = {
+    "order_dispatch-1.json": (400, "hookInstance"),
+    "order_sign_hook_request.json": (400, "intent"),
+    "order_select_hook_request.json": (400, "intent"),
+    "appointment_book_hook_request.json": (400, "end"),
+    "order_dispatch_hook_request.json": (400, "ServiceRequest/example"),
+    "fancy_structure_hook_request.json": (404, "unknown-service"),
+}
+"""Kit requests that are not valid CRD calls, and the 4xx naming why (CRD hook-13)."""
+CRD_REQUESTS = sorted(
+    p.name
+    for p in (SHARED / "fixtures" / "crd" / "inferno").glob("*.json")
+    if not p.name.startswith("crd_") and p.name != "order_select_context.json"
+)
+CRD_SD = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/profile-"
+
+
+@cache
+def crd_validator() -> Validator:
+    return Validator.from_packages([shared_path("igs", "davinci-crd-2.0.1.tgz")])
+
+
+@pytest.mark.parametrize("name", params_or_skip(CRD_REQUESTS))
+def test_crd_kit_request_is_answered(service: Service, name: str) -> None:
+    """Every CRD kit hook request: a valid answer the kit's checks accept, each updated order
+    valid against its CRD profile (resp-13, resp-29), or the 4xx that names the problem."""
+    for body in load_list("fixtures", "crd", "inferno", name):
+        body = service.at_ehr(body)
+        url = service.url(f"{body['hook']}-crd")
+        response = requests.post(
+            url, json=body, headers={"Authorization": f"Bearer {service.keys.token(url)}"}
+        )
+        if name in CRD_REFUSED:
+            status, needle = CRD_REFUSED[name]
+            assert response.status_code == status, response.text
+            assert needle in response.text
+            continue
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert_kit_checks(body["hook"], answer)
+        for action in answer.get("systemActions", []):
+            resource = action["resource"]
+            profile = CRD_SD + resource["resourceType"].lower()
+            issues = crd_validator().validate(resource, profile)
+            assert [str(i) for i in issues if i.severity == "error"] == []
+
+
+# -- DTR --------------------------------------------------------------------------------------
+
+DTR_SD = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
+PACKAGE, NEXT = "questionnaire-package", "next-question"
+DTR_INPUTS = {
+    "initial_static_questionnaire_request.json": ("inferno", PACKAGE, 200, "PackageBundle"),
+    "questionnaire_package_input_params_conformant.json": (
+        "golden",
+        PACKAGE,
+        200,
+        "operationOutcome",
+    ),
+    "questionnaire_package_input_params_non_conformant.json": ("golden", PACKAGE, 400, "'Bundle'"),
+    "questionnaire_package_input_params_ri.json": ("golden", PACKAGE, 400, "beneficiary"),
+    "next_question_initial_input_params_conformant.json": ("golden", NEXT, 400, "adaptive"),
+    "next_question_initial_input_params_nonconformant.json": ("golden", NEXT, 400, "empty"),
+    "next_question_input_params_missing_answer.json": ("golden", NEXT, 400, "item 3.1"),
+    "next_question_input_params_no_origin_extension.json": ("golden", NEXT, 400, "origin"),
+}
+"""Every DTR kit request input, the status it gets and what a refusal names."""
+
+
+@cache
+def dtr_validator() -> Validator:
+    return Validator.from_packages(
+        [shared_path("igs", "davinci_dtr_2.0.1.tgz"), shared_path("igs", "davinci-crd-2.0.1.tgz")]
+    )
+
+
+@pytest.fixture(scope="module")
+def dtr(tmp_path_factory: pytest.TempPathFactory) -> DtrApp:
+    return make_app(tmp_path_factory.mktemp("kit-dtr"), dtr_version="2.0.1")
+
+
+@pytest.mark.parametrize("name", sorted(DTR_INPUTS))
+def test_dtr_kit_request_is_answered(dtr: DtrApp, name: str) -> None:
+    """DTR kit inputs: a package Parameters valid against the DTR output profiles (each
+    Bundle, Questionnaire and draft QuestionnaireResponse), or a 400 OperationOutcome that
+    names the problem (spec-130, spec-147). An order no form applies to gets an ``Outcome``
+    and no PackageBundle (oper-8), which the 2.0.1 output profile (PackageBundle 1..*) does
+    not foresee: that answer is checked for its outcome only."""
+    folder, operation, status, needle = DTR_INPUTS[name]
+    body = load_shared_json("fixtures", "dtr", folder, name)
+    reply = dtr.post(f"/fhir/Questionnaire/${operation}", body)
+    assert reply.status_code == status, reply.get_json()
+    answer = reply.get_json()
+    assert needle in json.dumps(answer)
+    if status != 200:
+        assert answer["resourceType"] == "OperationOutcome"
+        return
+    if not any(p["name"] == "PackageBundle" for p in answer["parameter"]):
+        assert answer["parameter"][0]["resource"]["resourceType"] == "OperationOutcome"
+        return
+    assert dtr_errors(answer, "dtr-qpackage-output-parameters") == []
+    for parameter in answer["parameter"]:
+        if parameter["name"] != "PackageBundle":
+            continue
+        bundle = parameter["resource"]
+        assert dtr_errors(bundle, "DTR-QPackageBundle") == []
+        questionnaire, draft = bundle["entry"][0]["resource"], bundle["entry"][-1]["resource"]
+        assert dtr_errors(questionnaire, "dtr-std-questionnaire") == []
+        assert dtr_errors(draft, "dtr-questionnaireresponse") == []
+
+
+def dtr_errors(resource: dict[str, Any], profile: str) -> list[str]:
+    issues = dtr_validator().validate(resource, DTR_SD + profile)
+    return [str(i) for i in issues if i.severity == "error"]
+
+
+def load_list(*parts: str) -> list[dict[str, Any]]:
+    data = load_shared_json(*parts)
+    return data if isinstance(data, list) else [data]
