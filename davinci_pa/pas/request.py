@@ -99,7 +99,6 @@ class PasRequest:
                 problems.append(f"{path}: '{ref}' does not resolve to an entry (PAS spec-13)")
         return problems
 
-
     def _party_problems(self) -> list[str]:
         problems = []
         for party in INQUIRY_PARTIES:
