@@ -2,7 +2,7 @@
 
 The service is the shipped rule pack behind real HTTP, the EHR a fake FHIR server holding
 the Inferno kit's data (``tests/server/conftest.py``). Each test names the requirement keys
-it checks in its docstring; ``scripts/conformance.py`` traces them into docs/conformance.md.
+it checks in its docstring; ``tools/conformance.py`` traces them into docs/conformance.md.
 """
 
 from __future__ import annotations
