@@ -13,7 +13,7 @@ which carry no conformance at all (the IGs' SHALL NOT statements). Each is
 * **open**: neither.
 
 A citation is ``<IG> <key>`` (``PAS spec-13``) or a bare key; a bare key belongs to the IG
-named last before it in the docstring, else to the IG of the test module (``test_crd*``,
+of the last ``<IG> <key>`` citation before it in the docstring, else to the IG of the module (``test_crd*``,
 ``tests/crd``, ``tests/cdshooks``: CRD; ``test_dtr*``, ``tests/dtr``: DTR; ``test_pas*``,
 ``tests/pas``: PAS), else to the one IG that has the key. In a test name, write the IG and
 the key with underscores: ``test_pas_spec_13_...``.
@@ -39,7 +39,7 @@ IGS = {"crd": "CRD 2.2.1", "dtr": "DTR 2.2.0", "pas": "PAS 2.2.1"}
 SERVER_ACTORS = {"crd": {"crd-server", "crd-server-org"}, "dtr": {"dtr-server"}, "pas": {"payer"}}
 ACTOR = "http://hl7.org/fhir/tools/StructureDefinition/requirements-statementactor"
 _KEY = r"[a-z]+(?:-[a-z]+)*-\d+"
-_CITATION = re.compile(rf"\b(?:(CRD|DTR|PAS)\s+)?({_KEY})\b|\b(CRD|DTR|PAS)\b")
+_CITATION = re.compile(rf"\b(?:(CRD|DTR|PAS)\s+)?({_KEY})\b")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
 
@@ -128,10 +128,7 @@ def cited_keys(text: str, default: str | None, owners: dict[str, set[str]]) -> s
     found = set()
     current = default
     for match in _CITATION.finditer(text):
-        named, key, marker = match.group(1), match.group(2), match.group(3)
-        if marker:
-            current = marker.lower()
-            continue
+        named, key = match.group(1), match.group(2)
         if named:
             current = named.lower()
         ig = current

@@ -15,6 +15,7 @@ from davinci_pa.fhir.codes import Code, codings
 from davinci_pa.fhir.json import obj, objects
 from davinci_pa.types import Resource
 
+BILLING_OPTIONS = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-billing-options"
 REQUEST_TYPES = ORDER_TYPES | {"Appointment", "Encounter"}
 """Resource types that can carry the coverage-information extension."""
 
@@ -46,6 +47,14 @@ def _concepts(*concepts: Any) -> Iterator[Code]:
         items = concept if isinstance(concept, list) else [concept]
         for item in items:
             yield from codings(item)
+            yield from _billing_options(item)
+
+
+def _billing_options(concept: Any) -> Iterator[Code]:
+    """CRD ``billopt-3``: the likely billing codes a client adds to a code are considered."""
+    for ext in objects(obj(concept).get("extension")):
+        if ext.get("url") == BILLING_OPTIONS:
+            yield from codings(ext.get("valueCodeableConcept"))
 
 
 def _referenced_code(reference: Any, field: str, resolve: Resolver) -> Iterator[Code]:

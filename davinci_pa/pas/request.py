@@ -63,8 +63,12 @@ class PasRequest:
         if not problems:
             problems.extend(json_shape_problems(request.bundle, "Bundle"))
         if not problems:
-            refs = request._party_problems() if inquiry else request._reference_problems()
-            problems.extend(refs)
+            if inquiry:
+                problems.extend(request._party_problems())
+            else:
+                problems.extend(request._reference_problems())
+                problems.extend(request._unreachable_problems())
+                problems.extend(request._update_depth_problems())
             problems.extend(_sequence_problems(claim))
         if problems:
             raise InvalidPasBundle(
@@ -97,6 +101,36 @@ class PasRequest:
                 continue
             if self.resolve(ref) is None:
                 problems.append(f"{path}: '{ref}' does not resolve to an entry (PAS spec-13)")
+        return problems
+
+    def _unreachable_problems(self) -> list[str]:
+        """PAS spec-20 (and spec-13): every entry is reached from the Claim by references."""
+        reached = {id(self.claim)}
+        pending = [self.claim]
+        while pending:
+            for _path, ref in _references(pending.pop(), "x"):
+                target = self.resolve(ref)
+                if target is not None and id(target) not in reached:
+                    reached.add(id(target))
+                    pending.append(target)
+        return [
+            f"Bundle entry {url} is not referenced from the Claim (PAS spec-20)"
+            for url, resource in self.entries.items()
+            if id(resource) not in reached
+        ]
+
+    def _update_depth_problems(self) -> list[str]:
+        """PAS spec-66: the prior Claim of an update goes in, not the one before it."""
+        problems = []
+        for related in objects(self.claim.get("related")):
+            prior = self.resolve(obj(related.get("claim")))
+            for earlier in objects((prior or {}).get("related")):
+                ref = obj(earlier.get("claim")).get("reference")
+                if self.resolve(ref) is not None:
+                    problems.append(
+                        f"Claim.related: the prior Claim's own prior Claim {ref} must not be "
+                        "included (PAS spec-66)"
+                    )
         return problems
 
     def _party_problems(self) -> list[str]:

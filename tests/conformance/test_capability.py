@@ -115,9 +115,10 @@ def _concrete(rule: str) -> list[str]:
 
 
 def test_instantiates_the_payer_side_pas_and_dtr_statements(statement: dict[str, Any]) -> None:
-    """Every SHALL resource interaction and operation of the instantiated IG statements is
-    offered (PAS IntermediaryCapabilities: Claim $submit/$inquire, Subscription create,
-    update, delete (spec-55); DTR dtr-payer-service: $questionnaire-package, $expand)."""
+    """DTR conf-1 (we conform to a DTR CapabilityStatement: every SHALL operation of
+    dtr-payer-service, $questionnaire-package and $expand, is offered), PAS spec-55 (the
+    PAS IntermediaryCapabilities' Claim $submit and $inquire and Subscription create,
+    update and delete are offered and listed)."""
     assert statement["instantiates"] == list(INSTANTIATES)
     offered = _offered(statement)
     for canonical in statement["instantiates"]:

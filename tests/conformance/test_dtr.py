@@ -147,8 +147,8 @@ def test_expressions_are_cql_with_elm_alongside_and_qualified(
     alternative-expression extension, when compiled per expression), spec-97 (with several
     libraries, expressions name "Library".statement), spec-94 (SDC context: population
     expressions are CQL against the libraries named on the form), spec-54 (the forms
-    prepopulate from the EHR: initialExpressions exist). Not spec-18: enableWhenExpression
-    in some forms is still FHIRPath (open, docs/conformance.md)."""
+    prepopulate from the EHR: initialExpressions exist). The rule that flow-control logic
+    is CQL too is not met: one form's enableWhenExpression is FHIRPath (left open)."""
     for bundle in packages:
         questionnaire = bundle["entry"][0]["resource"]
         libraries = [e for e in questionnaire["extension"] if e["url"] == CQF_LIBRARY]
@@ -177,7 +177,7 @@ def test_value_sets_referenced_are_included_small_ones_expanded_today(
     """DTR oper-14 (every ValueSet the Questionnaire references is in the Bundle), oper-16
     (references to Questionnaires, Libraries and ValueSets are version-specific). Sent
     expansions hold under 40 active codes; their date is the import date, not today's, so
-    oper-5 and oper-15 stay open."""
+    the expansion-date rules stay open."""
     for bundle in packages:
         questionnaire = bundle["entry"][0]["resource"]
         valuesets = {f"{v['url']}|{v['version']}": v for v in _resources(bundle, "ValueSet")}
@@ -336,7 +336,7 @@ def test_adaptive_form_is_adapt_search_with_a_contained_derived_draft() -> None:
 def test_adaptive_walk_ends_with_the_completion_notice() -> None:
     """DTR spec-39 (when no patient or clinician question is left, a display item says so),
     spec-45 (a new completion for the same order replaces the earlier one: the walk is
-    stateless, the newest answers decide), spec-147 is in tests/dtr."""
+    stateless, the newest answers decide)."""
     values = {"indication.reason": {"valueCoding": OA}, "indication.bmi": {"valueDecimal": 25}}
     response = _adaptive_draft()
     for _ in range(6):
@@ -393,8 +393,7 @@ def test_log_questionnaire_errors_is_supported_and_recorded(http: DtrApp) -> Non
 
 def test_questionnaires_libraries_and_value_sets_are_searchable(http: DtrApp) -> None:
     """DTR spec-116 (search access to Questionnaire, Library and ValueSet by canonical),
-    and the DTR payer service's ValueSet/$expand (conf-1: we conform to the dtr-payer-service
-    CapabilityStatement, tests/conformance/test_capability.py)."""
+    and the DTR payer service's ValueSet/$expand."""
     for kind, url in (
         ("Questionnaire", "http://davinci-pa.org/fhir/Questionnaire/cpap"),
         ("Library", "http://davinci-pa.org/fhir/Library/FHIRHelpers"),

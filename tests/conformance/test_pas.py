@@ -102,6 +102,39 @@ def test_claim_first_and_every_reference_inside(pas: Server) -> None:
     refused(pas.post("/fhir/Claim/$submit", bundle), target)
 
 
+def test_every_entry_is_reached_from_the_claim(pas: Server) -> None:
+    """PAS spec-20: supporting information in the Bundle is pointed to from the Claim; an
+    entry nothing in the Claim reaches is refused, naming it."""
+    bundle = approval()
+    stray = {"resourceType": "Observation", "id": "stray", "status": "final",
+             "code": {"text": "weight"}}  # fmt: skip
+    bundle["entry"].append(
+        {"fullUrl": "http://example.org/fhir/Observation/stray", "resource": stray}
+    )
+    refused(pas.post("/fhir/Claim/$submit", bundle), "Observation/stray", "spec-20")
+
+
+def test_an_update_carries_its_prior_claim_only(pas: Server) -> None:
+    """PAS spec-66: when the Claim being updated is itself an update, the Claim it updated
+    is not included: such a Bundle is refused."""
+    bundle = copy.deepcopy(kit("v2.2.1", "claim_update_add_item_submit_payload.json")[0])
+    bundle["identifier"]["value"] = f"U-{uuid.uuid4().hex[:8]}"
+    claim = bundle["entry"][0]["resource"]
+    prior_ref = claim["related"][0]["claim"]["reference"]
+    prior_entry = next(e for e in bundle["entry"] if e["fullUrl"].endswith(prior_ref))
+    earlier = copy.deepcopy(prior_entry)
+    earlier["resource"]["id"] = "EarlierClaim"
+    earlier["fullUrl"] = prior_entry["fullUrl"].rsplit("/", 1)[0] + "/EarlierClaim"
+    prior_entry["resource"]["related"] = [
+        {
+            "claim": {"reference": "Claim/EarlierClaim"},
+            "relationship": claim["related"][0]["relationship"],
+        }
+    ]
+    bundle["entry"].append(earlier)
+    refused(pas.post("/fhir/Claim/$submit", bundle), "spec-66")
+
+
 def test_each_resource_once_full_urls_and_sequences(pas: Server) -> None:
     """PAS spec-14 (each resource at most once), spec-16 (fullUrl an http(s) URL or
     urn:uuid), spec-22 (supportingInfo.sequence unique): each broken is a 400 naming it."""
@@ -144,15 +177,14 @@ def test_unknown_elements_are_ignored(pas: Server) -> None:
 def test_must_support_payloads_are_processed(pas: Server) -> None:
     """PAS conf-4 and conf-5 (every must-support element of the kit's must-support Claims is
     processed, none causes an error), conf-14 (optional elements left out are no error: the
-    same Claim without its optional supportingInfo, diagnosis and careTeam is answered)."""
+    same Claim without its diagnosis and its non-reference supportingInfo is answered)."""
     for bundle in kit("v2.2.1", "must_support_pa_submit_request_payload.json"):
         ours = fresh(bundle)
         check_submit_answer(ours, pas.post("/fhir/Claim/$submit", ours))
     bundle = approval()
     claim = bundle["entry"][0]["resource"]
-    for key in ("diagnosis", "careTeam"):
-        claim.pop(key, None)
-    claim["supportingInfo"] = [s for s in claim["supportingInfo"] if "valueReference" not in s]
+    claim.pop("diagnosis", None)
+    claim["supportingInfo"] = [s for s in claim["supportingInfo"] if "valueReference" in s]
     check_submit_answer(bundle, pas.post("/fhir/Claim/$submit", bundle))
 
 
