@@ -13,10 +13,10 @@ which carry no conformance at all (the IGs' SHALL NOT statements). Each is
 * **open**: neither.
 
 A citation is ``<IG> <key>`` (``PAS spec-13``) or a bare key; a bare key belongs to the IG
-of the last ``<IG> <key>`` citation before it in the docstring, else to the IG of the module (``test_crd*``,
-``tests/crd``, ``tests/cdshooks``: CRD; ``test_dtr*``, ``tests/dtr``: DTR; ``test_pas*``,
-``tests/pas``: PAS), else to the one IG that has the key. In a test name, write the IG and
-the key with underscores: ``test_pas_spec_13_...``.
+of the last ``<IG> <key>`` citation before it in the docstring, else to the IG of the module
+(``test_crd*``, ``tests/crd``, ``tests/cdshooks``: CRD; ``test_dtr*``, ``tests/dtr``: DTR;
+``test_pas*``, ``tests/pas``: PAS), else to the one IG that has the key. In a test name,
+write the IG and the key with underscores: ``test_pas_spec_13_...``.
 """
 
 from __future__ import annotations

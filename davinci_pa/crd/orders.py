@@ -42,6 +42,27 @@ def order_codes(resource: Resource, resolve: Resolver) -> list[Code]:
     return list(extract(resource, resolve)) if extract else []
 
 
+def with_billing_codes(resource: Resource) -> Resource:
+    """A copy of an order whose codes also list their billing options (CRD ``billopt-3``).
+
+    Rules read the order's own code elements; this lets them see the billing codes the
+    client added to a code with ``ext-billing-options``. The order itself is not changed.
+    """
+    copied = dict(resource)
+    for key, value in resource.items():
+        if not isinstance(value, dict):
+            continue
+        extra = [
+            c
+            for ext in objects(value.get("extension"))
+            if ext.get("url") == BILLING_OPTIONS
+            for c in objects(obj(ext.get("valueCodeableConcept")).get("coding"))
+        ]
+        if extra:
+            copied[key] = {**value, "coding": [*objects(value.get("coding")), *extra]}
+    return copied
+
+
 def _concepts(*concepts: Any) -> Iterator[Code]:
     for concept in concepts:
         items = concept if isinstance(concept, list) else [concept]

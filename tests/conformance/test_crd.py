@@ -514,3 +514,147 @@ def test_jwt_rules_are_enforced(crd: Service) -> None:
         response = requests.post(url, json=ig_request(), headers=headers, timeout=10)
         assert response.status_code == 401
         assert "cards" not in response.json()
+
+
+def _with_order_code(
+    code: str, system: str = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+) -> dict[str, Any]:
+    """The IG's order-sign request with its one ServiceRequest ordering ``code``."""
+    body = ig_request()
+    entries = body["context"]["draftOrders"]["entry"]
+    order = entries[0]["resource"]
+    order["code"] = {"coding": [{"system": system, "code": code}]}
+    body["context"]["draftOrders"]["entry"] = entries[:1]
+    return body
+
+
+def test_billing_options_are_optional_and_considered(crd: Service) -> None:
+    """CRD billopt-2 (no billing-options needed: an order without them is answered) and
+    billopt-3 (codes given in billing-options are considered: an order whose own code no
+    policy knows is answered from its billing option's policy)."""
+    plain = _with_order_code("99999", "http://example.org/local-codes")
+    plain_answer = crd.call(plain)
+    assert plain_answer.status_code == 200
+    with_option = copy.deepcopy(plain)
+    code = with_option["context"]["draftOrders"]["entry"][0]["resource"]["code"]
+    code["extension"] = [
+        {
+            "url": "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-billing-options",
+            "valueCodeableConcept": {
+                "coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}]
+            },
+        }
+    ]
+    with_option["hookInstance"] = str(uuid.uuid4())
+    answer = crd.call(with_option).json()
+    plain_parts = [
+        p for a in coverage_actions(plain_answer.json()) for p in coverage_parts(a["resource"])
+    ]
+    parts = [p for a in coverage_actions(answer) for p in coverage_parts(a["resource"])]
+    assert plain_parts[0] != parts[0]
+    records = crd.payer.crd_records
+    assert records.assertion(plain_parts[0]["coverage-assertion-id"][0]).topic_id is None
+    assert records.assertion(parts[0]["coverage-assertion-id"][0]).topic_id == "lumbar-spine-mri"
+
+
+def test_crd_guidance_agrees_with_the_pas_decision(crd: Service) -> None:
+    """CRD found-9: CRD's guidance is as accurate as the payer's other channels: the same
+    rule pack answers CRD and decides PAS, so for the same payer an order CRD calls not
+    covered is denied at PAS, one CRD says needs authorization is pended at PAS, one CRD
+    calls covered without authorization is approved."""
+    from datetime import UTC, datetime
+
+    from davinci_pa.pas.decisions import ItemDecider
+    from davinci_pa.pas.request import PasRequest
+    from tests.conformance.test_kit_replay import demo_payload
+
+    hcpcs = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+    expected = {"E0240": ("not-covered", "A3"), "K0823": ("auth-needed", "A4")}
+    decider = ItemDecider(crd.payer.rules)
+    for code, (crd_says, pas_says) in expected.items():
+        body = ig_request()
+        order = body["context"]["draftOrders"]["entry"][0]["resource"]
+        device = {
+            "resourceType": "DeviceRequest",
+            "id": "dr-1",
+            "status": "draft",
+            "intent": "original-order",
+            "codeCodeableConcept": {"coding": [{"system": hcpcs, "code": code}]},
+            "subject": order["subject"],
+        }
+        body["context"]["draftOrders"]["entry"] = [{"resource": device}]
+        answer = crd.call(body).json()
+        parts = [p for a in coverage_actions(answer) for p in coverage_parts(a["resource"])]
+        assert parts, code
+        said = set(parts[0]["covered"]) | set(parts[0].get("pa-needed", []))
+        assert crd_says in said, (code, said)
+        record = crd.payer.crd_records.assertion(parts[0]["coverage-assertion-id"][0])
+        assert record is not None
+        payer = next(p for p in crd.payer.rules.pack.payers if p.id == record.payer_id)
+        bundle = demo_payload("v2.2.1", "pended")
+        for entry in bundle["entry"]:
+            if entry["resource"]["resourceType"] == "DeviceRequest":
+                entry["resource"]["codeCodeableConcept"] = device["codeCodeableConcept"]
+        request = PasRequest.parse(bundle)
+        decision = decider.decide(request, request.claim["item"][0], payer, datetime.now(UTC))
+        assert decision.action == pas_says, code
+
+
+def test_proposed_alternatives_comply_with_the_crd_profiles(crd: Service) -> None:
+    """CRD resp-55 (a Propose Alternate Request suggestion's order complies with its CRD
+    profile) and resp-56 (the card keeps its model: one update action per suggestion, a
+    label, selectionBehavior, topic therapy-alternatives-opt)."""
+    validator = Validator.from_packages([shared_path("igs", "davinci-crd-2.0.1.tgz")])
+    body = ig_request()
+    original = body["context"]["draftOrders"]["entry"][0]["resource"]
+    subject = original["subject"]
+    order = {
+        "resourceType": "DeviceRequest",
+        "id": "dr-2",
+        "authoredOn": "2026-01-05",
+        "requester": original["requester"],
+        "status": "draft",
+        "intent": "original-order",
+        "codeCodeableConcept": {
+            "coding": [
+                {
+                    "system": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+                    "code": "E0471",
+                }
+            ]
+        },
+        "subject": subject,
+    }
+    body["context"]["draftOrders"]["entry"] = [{"resource": order}]
+    answer = crd.call(body).json()
+    cards = [
+        c for c in answer["cards"] if c["source"]["topic"]["code"] == "therapy-alternatives-opt"
+    ]
+    assert cards
+    for card in cards:
+        assert card["selectionBehavior"] in {"at-most-one", "any"}
+        for suggestion in card["suggestions"]:
+            assert suggestion["label"]
+            actions = suggestion["actions"]
+            assert [a["type"] for a in actions] == ["update"]
+            proposed = actions[0]["resource"]
+            assert proposed["id"] == order["id"]
+            profile = CRD_SD + "profile-" + proposed["resourceType"].lower()
+            issues = validator.validate(proposed, profile)
+            assert [str(i) for i in issues if i.severity == "error"] == []
+
+
+def test_no_form_completion_or_coverage_update_responses(
+    kit_answers: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> None:
+    """CRD resp-59 (Request Form Completion is not used where DTR applies: we never return
+    it, DTR serves every form) and resp-69 (Update Coverage Records is not used: no answer
+    creates or updates a Coverage), dev-20 (so we never send a Questionnaire to create)."""
+    for _request, answer in kit_answers:
+        actions = [
+            a for c in answer["cards"] for s in c.get("suggestions", []) for a in s["actions"]
+        ]
+        actions += answer.get("systemActions", [])
+        for action in actions:
+            resource = action.get("resource", {})
+            assert resource.get("resourceType") not in {"Task", "Questionnaire", "Coverage"}

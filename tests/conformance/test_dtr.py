@@ -434,3 +434,85 @@ def test_package_inputs_serve_only_the_operation(tmp_path: Path) -> None:
         for table in sa.inspect(conn).get_table_names():
             rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).fetchall()
             assert "SECRET-MEMBER-123" not in json.dumps([list(map(str, r)) for r in rows]), table
+
+
+def test_forms_exist_for_every_topic_needing_documentation() -> None:
+    """DTR spec-12: a DTR questionnaire is available for every covered item whose topic
+    asks for documentation for prior authorization, the claim or the order (each
+    questionnaire a topic names is one the service serves); documentation only to keep on
+    file (retain-doc) needs no form."""
+    from davinci_pa.rules.loader import load_rule_pack
+    from tests._shared import REPO
+
+    pack = load_rule_pack(REPO / "cql_rules")
+    content = service().content
+    purposes = {"withpa", "withclaim", "withorder"}
+    needing = [
+        t for t in pack.topics if t.decision.doc_needed and purposes & set(t.decision.doc_purpose)
+    ]
+    assert needing
+    for topic in needing:
+        assert topic.decision.questionnaires, topic.id
+        for canonical in topic.decision.questionnaires:
+            assert content.find("Questionnaire", canonical) is not None, (topic.id, canonical)
+
+
+def test_dtr_never_issues_coverage_information_or_a_pa_number() -> None:
+    """DTR spec-42 (no satisfied-pa-id from DTR, so none for a PAS-triggered invocation) and
+    spec-43 (adaptive forms never return a coverage-information extension: CRD and PAS
+    decide), so no PA number is ever offered at the end of a form."""
+    values = {"indication.reason": {"valueCoding": OA}, "indication.bmi": {"valueDecimal": 25}}
+    response = _adaptive_draft()
+    texts = [json.dumps(response)]
+    for _ in range(6):
+        response = service().next_question(_answer_all(response, values))
+        texts.append(json.dumps(response))
+        if response["status"] == "completed":
+            break
+    for text in texts:
+        assert "satisfied-pa-id" not in text
+        assert "ext-coverage-information" not in text
+
+
+def test_next_question_answers_are_not_kept(tmp_path: Path) -> None:
+    """DTR sec-10: what $next-question receives is used to choose the next questions and
+    nothing else: no answer sent to it is in the database afterwards."""
+    app = make_app(tmp_path)
+    values = {"indication.reason": {"valueCoding": OA}, "indication.bmi": {"valueDecimal": 25}}
+    body = _answer_all(_adaptive_draft(), values)
+    text = json.dumps(body).replace('"valueString": "x"', '"valueString": "UNIQUE-ANSWER-7"')
+    assert "UNIQUE-ANSWER-7" in text
+    assert app.post("/fhir/Questionnaire/$next-question", json.loads(text)).status_code == 200
+    import sqlalchemy as sa
+
+    with app.payer.database.transaction() as conn:
+        for table in sa.inspect(conn).get_table_names():
+            rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).fetchall()
+            dumped = json.dumps([list(map(str, r)) for r in rows])
+            assert "UNIQUE-ANSWER-7" not in dumped, table
+
+
+def test_a_response_to_our_own_form_is_accepted(http: DtrApp) -> None:
+    """DTR conf-10: any QuestionnaireResponse completed for one of our Questionnaires, with
+    only what the DTR profiles ask of a renderer, is accepted: the draft of our package,
+    completed by hand, is stored (201)."""
+    from tests.dtr.helpers import complete
+
+    output = service().questionnaire_package(package_request(device_order("E0601")))
+    bundle = bundles(output)[0]
+    questionnaire, draft = bundle["entry"][0]["resource"], bundle["entry"][-1]["resource"]
+    response = complete(draft, questionnaire)
+    response["id"] = "conf-10"
+    reply = http.post("/fhir/QuestionnaireResponse", response)
+    assert reply.status_code == 201, reply.get_json()
+
+
+def test_forms_embed_no_binary_pages() -> None:
+    """DTR spec-160 and spec-165: contained Binary pages would have to be PDF or safe XHTML
+    and point at nothing else contained; our forms contain no Binary at all (checked)."""
+    for definition in service().content.all("Questionnaire"):
+        contained = definition.get("contained", [])
+        binaries = [c for c in contained if c.get("resourceType") == "Binary"]
+        for binary in binaries:
+            assert binary["contentType"] in {"application/pdf", "application/xhtml+xml"}
+        assert binaries == []
