@@ -86,6 +86,8 @@ class ElementRule:
     is_choice: bool = False
     base_name: str = ""
     discriminator_values: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    slice_index: dict[str, ElementRule] | None = None
+    """For slicing on one value discriminator with text values: value → first slice."""
     _names: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
