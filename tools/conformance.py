@@ -175,9 +175,7 @@ def render(result: Trace) -> str:
         n = sum(c.values())
         lines.append(f"| {title} | {n} | {c['cited']} | {c['not applicable']} | {c['open']} |")
     n = sum(total.values())
-    lines.append(
-        f"| all | {n} | {total['cited']} | {total['not applicable']} | {total['open']} |"
-    )
+    lines.append(f"| all | {n} | {total['cited']} | {total['not applicable']} | {total['open']} |")
     for ig, title in IGS.items():
         lines += ["", f"## {title}", "", "| key | statement | verdict | tests or reason |"]
         lines.append("| --- | --- | --- | --- |")
