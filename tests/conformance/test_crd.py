@@ -658,3 +658,15 @@ def test_no_form_completion_or_coverage_update_responses(
         for action in actions:
             resource = action.get("resource", {})
             assert resource.get("resourceType") not in {"Task", "Questionnaire", "Coverage"}
+
+
+def test_only_relevant_cards(crd: Service) -> None:
+    """CRD found-13: an order no policy governs gets its coverage information and no card
+    at all; an order with requirements gets cards about that order only."""
+    unknown = crd.call(_with_order_code("99999", "http://example.org/local-codes")).json()
+    assert coverage_actions(unknown)
+    assert unknown["cards"] == []
+    governed = crd.call(_with_order_code("72148", "http://www.ama-assn.org/go/cpt")).json()
+    assert governed["cards"]
+    for card in governed["cards"]:
+        assert "72148" in json.dumps(card) or "lumbar" in json.dumps(card).lower()
