@@ -243,9 +243,8 @@ def _reference_values(value: Any) -> Iterator[str]:
 
 
 def test_forms_hide_nothing_populated_from_the_ehr(packages: list[dict[str, Any]]) -> None:
-    """DTR sec-4 (no hidden or read-only question populated from the EHR), spec-21 (the
-    forms rely on no optional rendering extension: every question has text and a type a
-    basic renderer shows), spec-17 (enableWhen keeps questions to those the answers need)."""
+    """DTR sec-4 (no hidden or read-only question populated from the EHR; every question
+    has text), spec-17 (enableWhen keeps questions to those the answers need)."""
     for bundle in packages:
         questionnaire = bundle["entry"][0]["resource"]
         for item, _ in walk_items(questionnaire["item"]):
