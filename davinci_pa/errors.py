@@ -12,7 +12,8 @@ CDS Hooks error body; they never build a framework response.
     │   └── SchemaNotCurrent          database not migrated to this version     503
     ├── RequestError                  the caller sent something unusable        400
     │   ├── InvalidHookRequest        CDS Hooks envelope or context is invalid  400
-    │   ├── PayerNotServed            Coverage names a payer we do not serve    400 (CRD hook-12)
+    │   ├── PayerNotServed            Coverage names a payer we do not serve    400 (CRD hook-13)
+    │   ├── PayerNotIdentified        Coverage names no payer we can identify   400 (CRD hook-13)
     │   ├── UnknownService            no CDS service with that id               404
     │   └── PrefetchUnavailable       data missing and cannot be queried        412 (CDS Hooks)
     ├── AuthenticationError           missing or invalid credentials            401
@@ -117,10 +118,21 @@ class InvalidHookRequest(RequestError):
 
 
 class PayerNotServed(RequestError):
-    """The order's Coverage names a payer this endpoint does not serve (CRD ``hook-12``)."""
+    """The order's Coverage names a payer this endpoint does not serve (CRD ``hook-13``)."""
 
     code = "payer-not-served"
     issue_type = "not-supported"
+
+
+class PayerNotIdentified(RequestError):
+    """The order's Coverage names no payer at all that can be identified (CRD ``hook-13``).
+
+    No ``payor`` identifier or name in the Coverage, and the payor Organization is neither in
+    the request nor at a FHIR server we may query: whose coverage it is cannot be determined.
+    """
+
+    code = "payer-not-identified"
+    issue_type = "incomplete"
 
 
 class UnknownService(RequestError):

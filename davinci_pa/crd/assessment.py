@@ -18,7 +18,7 @@ from typing import Any
 from davinci_pa.cdshooks.response import resource_problem
 from davinci_pa.cql import DataProvider
 from davinci_pa.crd.coverage import CoverageMatch, match_coverage
-from davinci_pa.crd.orders import Resolver, order_codes
+from davinci_pa.crd.orders import Resolver, order_codes, with_billing_codes
 from davinci_pa.crd.targets import request_targets
 from davinci_pa.crd.versions import CrdVersion, in_version
 from davinci_pa.errors import InvalidHookRequest
@@ -120,7 +120,7 @@ class Assessor:
             return RuleOutcome(decision, f"coverage:{reason}")
         context = RuleContext(
             hook=data.hook,
-            order=target,
+            order=with_billing_codes(target),
             now=data.now,
             coverage=match.coverage,
             patient=data.patient,

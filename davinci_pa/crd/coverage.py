@@ -1,8 +1,10 @@
 """Find the Coverage an order falls under and the payer it belongs to.
 
 CRD ``resp-43``..``resp-45``: an unknown member, no active coverage or no single coverage
-are business answers (``not-covered`` with a reason), not errors; CRD ``hook-12``: a
-Coverage whose payer this endpoint does not serve gets HTTP 400.
+are business answers (``not-covered`` with a reason), not errors. CRD ``hook-13``: a primary
+Coverage whose payer this endpoint does not serve gets HTTP 400 (``payer-not-served``), and so
+does one whose payer cannot be identified at all (``payer-not-identified``: no payor
+identifier or name, and the payor Organization neither sent nor queryable).
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from davinci_pa.crd.orders import Resolver
-from davinci_pa.errors import PayerNotServed
+from davinci_pa.errors import PayerNotIdentified, PayerNotServed
 from davinci_pa.fhir.codes import normalize_system
 from davinci_pa.fhir.json import obj, objects
 from davinci_pa.rules.model import Payer
@@ -48,7 +50,8 @@ def match_coverage(
     """Pick the one active Coverage of a served payer that applies to ``order``.
 
     Raises:
-        PayerNotServed: the only active coverage belongs to a payer we do not serve.
+        PayerNotIdentified: no active coverage names a payer that can be identified.
+        PayerNotServed: the active coverages belong to payers we do not serve.
     """
     if not member_found:
         return CoverageMatch(reason="no-member-found")
@@ -58,16 +61,42 @@ def match_coverage(
         return CoverageMatch(reason="no-active-coverage")
     served = [(c, p) for c in active if (p := payer_of(c, payers, resolve)) is not None]
     if not served:
-        raise PayerNotServed(
-            "the order's Coverage names a payer this endpoint does not serve",
-            details={"problems": [f"Coverage.payor: {_describe(active[0], resolve)}"]},
-        )
+        _raise_unserved(active, resolve)
     if len(served) > 1:
         served.sort(key=lambda pair: _order_rank(pair[0]))
         if _order_rank(served[0][0]) == _order_rank(served[1][0]):
             return CoverageMatch(reason="coverage-not-found")
     coverage, payer = served[0]
     return CoverageMatch(coverage=coverage, payer=payer)
+
+
+def _raise_unserved(active: Sequence[Resource], resolve: Resolver) -> NoReturn:
+    named = [c for c in active if any(_identified(p, resolve) for p in _payors(c))]
+    if not named:
+        problems = [f"Coverage.payor: {_unidentified(c)}" for c in active]
+        raise PayerNotIdentified(
+            "the payer could not be identified: the order's Coverage names no payor "
+            "identifier or name, and the payor cannot be resolved",
+            details={"problems": problems},
+        )
+    raise PayerNotServed(
+        "the order's Coverage names a payer this endpoint does not serve",
+        details={"problems": [f"Coverage.payor: {_describe(named[0], resolve)}"]},
+    )
+
+
+def _unidentified(coverage: Resource) -> str:
+    refs = [p["reference"] for p in _payors(coverage) if isinstance(p.get("reference"), str)]
+    if not refs:
+        return "no payor"
+    return (
+        f"{', '.join(refs)} has no identifier or name we can see: not in the request, not queryable"
+    )
+
+
+def _identified(payor: dict[str, Any], resolve: Resolver) -> bool:
+    identifiers, names = _payor_identity(payor, resolve)
+    return bool(identifiers or names)
 
 
 def payer_of(coverage: Resource, payers: Sequence[Payer], resolve: Resolver) -> Payer | None:

@@ -15,6 +15,7 @@ from davinci_pa.fhir.codes import Code, codings
 from davinci_pa.fhir.json import obj, objects
 from davinci_pa.types import Resource
 
+BILLING_OPTIONS = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-billing-options"
 REQUEST_TYPES = ORDER_TYPES | {"Appointment", "Encounter"}
 """Resource types that can carry the coverage-information extension."""
 
@@ -41,11 +42,40 @@ def order_codes(resource: Resource, resolve: Resolver) -> list[Code]:
     return list(extract(resource, resolve)) if extract else []
 
 
+def with_billing_codes(resource: Resource) -> Resource:
+    """A copy of an order whose codes also list their billing options (CRD ``billopt-3``).
+
+    Rules read the order's own code elements; this lets them see the billing codes the
+    client added to a code with ``ext-billing-options``. The order itself is not changed.
+    """
+    copied = dict(resource)
+    for key, value in resource.items():
+        if not isinstance(value, dict):
+            continue
+        extra = [
+            c
+            for ext in objects(value.get("extension"))
+            if ext.get("url") == BILLING_OPTIONS
+            for c in objects(obj(ext.get("valueCodeableConcept")).get("coding"))
+        ]
+        if extra:
+            copied[key] = {**value, "coding": [*objects(value.get("coding")), *extra]}
+    return copied
+
+
 def _concepts(*concepts: Any) -> Iterator[Code]:
     for concept in concepts:
         items = concept if isinstance(concept, list) else [concept]
         for item in items:
             yield from codings(item)
+            yield from _billing_options(item)
+
+
+def _billing_options(concept: Any) -> Iterator[Code]:
+    """CRD ``billopt-3``: the likely billing codes a client adds to a code are considered."""
+    for ext in objects(obj(concept).get("extension")):
+        if ext.get("url") == BILLING_OPTIONS:
+            yield from codings(ext.get("valueCodeableConcept"))
 
 
 def _referenced_code(reference: Any, field: str, resolve: Resolver) -> Iterator[Code]:

@@ -174,6 +174,30 @@ class DtrService:
             raise ResourceNotFound(f"{kind}/{resource_id} is not known")
         return found
 
+    def expand(
+        self, *, url: str | None = None, version: str | None = None, value_set_id: str | None = None
+    ) -> Resource:
+        """``ValueSet/$expand`` (DTR payer service, SHALL): the ValueSet with its expansion.
+
+        Every ValueSet we serve carries an expansion computed offline (``davinci-pa
+        valuesets import``), so expanding is returning it; filters and paging are not offered.
+
+        Raises:
+            DtrRequestError: neither a canonical nor an id, or a ValueSet without expansion.
+            ResourceNotFound: no such ValueSet.
+        """
+        if value_set_id is not None:
+            found: Resource | None = self.read("ValueSet", value_set_id)
+        elif url:
+            found = self.content.find("ValueSet", f"{url}|{version}" if version else url)
+        else:
+            raise DtrRequestError("ValueSet/$expand needs a url (or ValueSet/{id}/$expand)")
+        if found is None:
+            raise ResourceNotFound(f"ValueSet {url} is not known")
+        if "expansion" not in found:
+            raise DtrRequestError(f"ValueSet {found.get('url')} has no expansion here")
+        return found
+
     def search(self, kind: str, url: str | None, version: str | None) -> Resource:
         """A searchset Bundle of the resources of a kind matching ``url`` (and ``version``)."""
         if url:

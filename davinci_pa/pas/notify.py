@@ -82,6 +82,31 @@ class Notifications:
             InvalidSubscription: a field is missing or unsupported (400).
             ForbiddenError: the filter names an organization the owner does not act for.
         """
+        row, handshake = self._checked(resource, owner, self._new_id())
+        self.subscriptions.create(row, handshake)
+        return row.resource
+
+    def update(self, subscription_id: str, resource: Any, *, owner: str | None) -> Resource:
+        """Replace a Subscription its owner created (spec-55, spec-59).
+
+        Checked as at creation, ``requested`` again, a new handshake for the new channel.
+
+        Raises:
+            InvalidSubscription: a field is missing or unsupported, or the id disagrees.
+        """
+        self._owned(subscription_id, owner)
+        given = obj(resource).get("id")
+        if given is not None and given != subscription_id:
+            raise InvalidSubscription(
+                f"Subscription.id {given!r} does not match the URL's {subscription_id!r}"
+            )
+        row, handshake = self._checked(resource, owner, subscription_id)
+        self.subscriptions.replace(row, handshake)
+        return row.resource
+
+    def _checked(
+        self, resource: Any, owner: str | None, subscription_id: str
+    ) -> tuple[SubscriptionRow, OutboxMessage]:
         org, endpoint = check_subscription(resource, self.egress)
         party = self._parties(owner)
         if party is not None and party.organizations and not party.may_subscribe_to(org):
@@ -90,14 +115,13 @@ class Notifications:
                 "a Subscription may filter only on the client's own organizations"
             )
         stored = copy.deepcopy(obj(resource))
-        stored["id"] = self._new_id()
+        stored["id"] = subscription_id
         stored["status"] = "requested"
         row = SubscriptionRow(stored["id"], owner, "requested", org, endpoint, 0, stored)
         handshake = OutboxMessage(
             self._new_id(), row.id, "handshake", lambda n: self._bundle(stored, "handshake", n)
         )
-        self.subscriptions.create(row, handshake)
-        return stored
+        return row, handshake
 
     def read(self, subscription_id: str, *, owner: str | None) -> Resource:
         """Return a Subscription its owner created (spec-59)."""

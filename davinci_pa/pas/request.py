@@ -5,6 +5,14 @@
 ``fullUrl`` an http(s) URL or ``urn:uuid:``; every reference reachable from the Claim
 resolves to exactly one entry; unique ``supportingInfo.sequence`` and ``item.sequence``.
 All problems are reported together in one :class:`InvalidPasBundle`.
+
+An inquiry Bundle (``profile-pas-inquiry-request-bundle``, ``Claim/$inquire``) is a
+query-by-example, not a request: the full-traversal rule (``spec-13``, §Request Bundle) does
+not bind it. It names things the payer already holds (the earlier Claim in ``related``, the
+ServiceRequest and DocumentReference sent with it), so only the parties the query is matched
+on must be in the Bundle: the beneficiary, the provider making the inquiry and the insurer
+(``Claim.patient``, ``Claim.provider``, ``Claim.insurer``, each 1..1 in the Claim Inquiry
+profile).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from davinci_pa.types import Resource
 
 _UUID = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _RTYPE = re.compile(r"^[A-Z][A-Za-z]+$")
+INQUIRY_PARTIES = ("patient", "provider", "insurer")
 
 
 class InvalidPasBundle(RequestError):
@@ -38,8 +47,11 @@ class PasRequest:
     base: str
 
     @classmethod
-    def parse(cls, body: Any, *, first: str = "Claim") -> PasRequest:
-        """Check and index a request Bundle whose first entry is a ``first`` resource."""
+    def parse(cls, body: Any, *, first: str = "Claim", inquiry: bool = False) -> PasRequest:
+        """Check and index a Bundle whose first entry is a ``first`` resource.
+
+        ``inquiry``: an ``$inquire`` Bundle, whose Claim need only resolve its parties.
+        """
         problems = _bundle_problems(body)
         entries = objects(obj(body).get("entry"))
         claim = obj(entries[0].get("resource")) if entries else {}
@@ -51,7 +63,12 @@ class PasRequest:
         if not problems:
             problems.extend(json_shape_problems(request.bundle, "Bundle"))
         if not problems:
-            problems.extend(request._reference_problems())
+            if inquiry:
+                problems.extend(request._party_problems())
+            else:
+                problems.extend(request._reference_problems())
+                problems.extend(request._unreachable_problems())
+                problems.extend(request._update_depth_problems())
             problems.extend(_sequence_problems(claim))
         if problems:
             raise InvalidPasBundle(
@@ -92,6 +109,46 @@ class PasRequest:
                 continue
             if self.resolve(ref) is None:
                 problems.append(f"{path}: '{ref}' does not resolve to an entry (PAS spec-13)")
+        return problems
+
+    def _unreachable_problems(self) -> list[str]:
+        """PAS spec-20 (and spec-13): every entry is reached from the Claim by references."""
+        reached = {id(self.claim)}
+        pending = [self.claim]
+        while pending:
+            for _path, ref in _references(pending.pop(), "x"):
+                target = self.resolve(ref)
+                if target is not None and id(target) not in reached:
+                    reached.add(id(target))
+                    pending.append(target)
+        return [
+            f"Bundle entry {url} is not referenced from the Claim (PAS spec-20)"
+            for url, resource in self.entries.items()
+            if id(resource) not in reached
+        ]
+
+    def _update_depth_problems(self) -> list[str]:
+        """PAS spec-66: the prior Claim of an update goes in, not the one before it."""
+        problems = []
+        for related in objects(self.claim.get("related")):
+            prior = self.resolve(obj(related.get("claim")))
+            for earlier in objects((prior or {}).get("related")):
+                ref = obj(earlier.get("claim")).get("reference")
+                if self.resolve(ref) is not None:
+                    problems.append(
+                        f"Claim.related: the prior Claim's own prior Claim {ref} must not be "
+                        "included (PAS spec-66)"
+                    )
+        return problems
+
+    def _party_problems(self) -> list[str]:
+        problems = []
+        for party in INQUIRY_PARTIES:
+            ref = obj(self.claim.get(party)).get("reference")
+            if not isinstance(ref, str):
+                problems.append(f"Claim.{party}: an inquiry names its {party} by reference")
+            elif self.resolve(ref) is None:
+                problems.append(f"Claim.{party}: '{ref}' does not resolve to an entry")
         return problems
 
 

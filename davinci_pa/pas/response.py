@@ -146,9 +146,19 @@ def _add_item(decision: ItemDecision, ctx: ResponseContext) -> Resource:
         "productOrService": authorized["productOrService"],
     }
     if authorized.get("quantity"):
-        item["quantity"] = authorized["quantity"]
+        item["quantity"] = _with_unit(authorized["quantity"])
     item["adjudication"] = [_adjudication(approved, ctx)]
     return item
+
+
+def _with_unit(quantity: Resource) -> Resource:
+    """PAS ``prof-2``: a quantity has a value and a unit or code.
+
+    A count given without either is a number of units of the requested service.
+    """
+    if quantity.get("unit") or quantity.get("code"):
+        return dict(quantity)
+    return {**quantity, "unit": "unit"}
 
 
 def _notes(decisions: Sequence[ItemDecision]) -> list[Resource]:

@@ -316,7 +316,7 @@ class PasService:
         provider identifier of the stored authorization must agree. Only authorizations
         ``submitter`` may act on are returned; others are not disclosed (an empty answer).
         """
-        request = PasRequest.parse(body)
+        request = PasRequest.parse(body, inquiry=True)
         party = self._submitter(submitter)
         found: list[Authorization] = []
         for identifier in objects(request.claim.get("identifier")):

@@ -20,7 +20,7 @@ ANY_PAYER = "*"
 
 @dataclass(frozen=True, slots=True)
 class Payer:
-    """A payer this endpoint answers for (CRD ``hook-12``: others get 400)."""
+    """A payer this endpoint answers for (CRD ``hook-13``: others get 400)."""
 
     id: str
     name: str

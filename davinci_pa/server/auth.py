@@ -56,6 +56,12 @@ def install(app: Flask, settings: ServerSettings, payer: Payer) -> None:
     app.register_blueprint(blueprint)
 
 
+def token_url() -> str:
+    """Our SMART token endpoint (the app's AuthService)."""
+    service: AuthService = current_app.extensions[_KEY]
+    return service.token_url
+
+
 def build_auth(settings: ServerSettings, payer: Payer) -> AuthService:
     """The AuthService ``DAVINCI_PA_CLIENTS`` and friends describe."""
     base = settings.public_base_url.rstrip("/")

@@ -2,9 +2,10 @@
 
 ``Questionnaire/$questionnaire-package``, ``Questionnaire/$next-question`` (answers a bare
 QuestionnaireResponse, as the conformance kit expects), ``$log-questionnaire-errors``,
-``Questionnaire/$populate`` (payer-side prepopulation), reads and canonical searches of
-Questionnaire, Library and ValueSet, and QuestionnaireResponse intake. Every route checks
-the bearer token's scope first; errors become OperationOutcomes in the app's error handler.
+``Questionnaire/$populate`` (payer-side prepopulation), ``ValueSet/$expand``, reads and
+canonical searches of Questionnaire, Library and ValueSet, and QuestionnaireResponse intake.
+Every route checks the bearer token's scope first; errors become OperationOutcomes in the
+app's error handler.
 ``?dtrVersion=2.0.1`` asks for the DTR 2.0.1 package shape.
 """
 
@@ -58,6 +59,39 @@ def log_errors() -> Response:
     """Record the errors a DTR client met in our forms (``oper-1``)."""
     grant = authorize("Questionnaire", "write")
     return fhir_response(_service().log_errors(json_body(), client=grant.client_id))
+
+
+@blueprint.get("/ValueSet/$expand")
+@blueprint.post("/ValueSet/$expand")
+@blueprint.get("/ValueSet/<value_set_id>/$expand")
+@audited("dtr.expand")
+def expand(value_set_id: str | None = None) -> Response:
+    """``ValueSet/$expand`` by ``url`` (and ``valueSetVersion``) or by id.
+
+    The parameters come in the query or, for POST, a Parameters body.
+    """
+    authorize("ValueSet", "read")
+    args = dict(request.args.items())
+    if request.method == "POST":
+        args.update(_parameters(json_body()))
+    return fhir_response(
+        _service().expand(
+            url=args.get("url"), version=args.get("valueSetVersion"), value_set_id=value_set_id
+        )
+    )
+
+
+def _parameters(body: object) -> dict[str, str]:
+    """The string-valued parameters of a Parameters body (``valueUri``, ``valueString``...)."""
+    found: dict[str, str] = {}
+    params = body.get("parameter") if isinstance(body, dict) else None
+    for param in params if isinstance(params, list) else []:
+        if not isinstance(param, dict) or not isinstance(param.get("name"), str):
+            continue
+        values = [v for k, v in param.items() if k.startswith("value") and isinstance(v, str)]
+        if values:
+            found[param["name"]] = values[0]
+    return found
 
 
 @blueprint.post("/QuestionnaireResponse")

@@ -1,4 +1,4 @@
-"""PAS routes: ``/fhir`` operations and ``metadata``.
+"""PAS routes: ``/fhir`` operations and ``metadata`` (:mod:`davinci_pa.server.capability`).
 
 ``Claim/$submit``, ``Claim/$inquire`` and ``Subscription``; reviewers' routes are in
 :mod:`davinci_pa.server.review`.
@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 
-from davinci_pa.pas import vocabulary as v
-from davinci_pa.server.auth import audited, authorize
+from davinci_pa.server.auth import audited, authorize, token_url
+from davinci_pa.server.capability import capability_statement
 from davinci_pa.server.fhir_http import current_payer, fhir_response, json_body
 
 log = logging.getLogger("davinci_pa.server.pas")
@@ -77,6 +77,17 @@ def read_subscription(subscription_id: str) -> Response:
     )
 
 
+@blueprint.put("/fhir/Subscription/<subscription_id>")
+@audited("pas.subscription.update")
+def update_subscription(subscription_id: str) -> Response:
+    """Update a Subscription (its owner only; ``requested`` again, a new handshake)."""
+    grant = authorize("Subscription", "write")
+    updated = current_payer().pas.notifications.update(
+        subscription_id, _body(), owner=grant.client_id
+    )
+    return fhir_response(updated)
+
+
 @blueprint.delete("/fhir/Subscription/<subscription_id>")
 @audited("pas.subscription.delete")
 def delete_subscription(subscription_id: str) -> Response:
@@ -95,60 +106,7 @@ def _claim_response_identifier(answer: dict[str, Any]) -> str | None:
 
 @blueprint.get("/fhir/metadata")
 def metadata() -> Response:
-    """The CapabilityStatement of what this server offers."""
-    return fhir_response(capability_statement(request.host_url.rstrip("/") + "/fhir"))
-
-
-def capability_statement(base: str) -> dict[str, Any]:
-    """PAS server capabilities: $submit, $inquire, Subscription create/read/delete (spec-55)."""
-    security = {
-        "service": [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                        "code": "SMART-on-FHIR",
-                    }
-                ]
-            }
-        ],
-        "description": f"SMART Backend Services; see {base}/.well-known/smart-configuration",
-    }
-    return {
-        "resourceType": "CapabilityStatement",
-        "status": "active",
-        "date": "2026-01-01",
-        "kind": "instance",
-        "fhirVersion": "4.0.1",
-        "format": ["json"],
-        "implementation": {"description": "davinci-pa", "url": base},
-        "instantiates": [v.PAS + "/CapabilityStatement/EHRCapabilities"],
-        "rest": [
-            {
-                "mode": "server",
-                "security": security,
-                "resource": [
-                    {
-                        "type": "Claim",
-                        "operation": [
-                            {
-                                "name": "submit",
-                                "definition": v.PAS + "/OperationDefinition/Claim-submit",
-                            },
-                            {
-                                "name": "inquire",
-                                "definition": v.PAS + "/OperationDefinition/Claim-inquiry",
-                            },
-                        ],
-                    },
-                    {
-                        "type": "Subscription",
-                        "supportedProfile": [v.SUBSCRIPTION],
-                        "interaction": [
-                            {"code": c} for c in ("create", "read", "update", "delete")
-                        ],
-                    },
-                ],
-            }
-        ],
-    }
+    """The CapabilityStatement of what this server offers, generated from its routes."""
+    base = request.host_url.rstrip("/") + "/fhir"
+    statement = capability_statement(current_app.url_map, base, token_url=token_url())
+    return fhir_response(statement)

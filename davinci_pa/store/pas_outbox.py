@@ -105,6 +105,25 @@ class Subscriptions:
             if handshake is not None:
                 enqueue(conn, [handshake], now)
 
+    def replace(self, row: SubscriptionRow, handshake: OutboxMessage) -> None:
+        """Replace a Subscription (an update) in one transaction.
+
+        Its pending notifications go and a handshake for the new channel is queued.
+        """
+        now = self._clock()
+        with self._db.transaction() as conn:
+            conn.execute(
+                sa.delete(pas_outbox).where(
+                    pas_outbox.c.subscription_id == row.id, pas_outbox.c.status == PENDING
+                )
+            )
+            conn.execute(
+                sa.update(pas_subscriptions)
+                .where(pas_subscriptions.c.id == row.id)
+                .values(updated_at=now, **_row(row))
+            )
+            enqueue(conn, [handshake], now)
+
     def get(self, subscription_id: str) -> SubscriptionRow | None:
         """The Subscription with this id."""
         query = sa.select(pas_subscriptions).where(pas_subscriptions.c.id == subscription_id)

@@ -1,4 +1,4 @@
-"""Coverage and payer matching (CRD resp-44, resp-45, hook-12)."""
+"""Coverage and payer matching (CRD resp-44, resp-45, hook-13)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,9 @@ import copy
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +51,8 @@ class Server:
     ) -> None:
         self.base = base
         self.payer = payer
+        self.version = "v2.2.1"
+        """The PAS version of the IG package the server validates against."""
         self.key = key
         self.admin_key = admin_key
         self.session = requests.Session()
@@ -81,9 +85,12 @@ class Server:
         )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("pas")
+@contextmanager
+def serve_pas(folder: Path, **extra: Any) -> Iterator[Server]:
+    """The app over real HTTP on 127.0.0.1 with an ``ehr`` and a ``reviewer`` client.
+
+    ``extra`` adds :class:`ServerSettings` fields (``ig_packages`` for profile validation).
+    """
     key, admin_key = private_jwk("ES384", "ehr-1"), private_jwk("RS384", "rev-1")
     clients = {
         "ehr": {"jwks": {"keys": [public_of(key)]}},
@@ -103,15 +110,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         pas_delivery_seconds="0.2",
         public_base_url=base,
         allowed_subscription_endpoints=("http://127.0.0.1:*",),
+        **extra,
     )
     http.app = create_app(settings)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     client = Server(base, key, admin_key, http.app.extensions["davinci_pa.payer"])
-    yield client
-    client.session.close()
-    http.shutdown()
-    http.server_close()
+    try:
+        yield client
+    finally:
+        client.session.close()
+        http.shutdown()
+        http.server_close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serve_pas(tmp_path_factory.mktemp("pas")) as client:
+        yield client
 
 
 def _placeholder(environ: Any, start_response: Any) -> list[bytes]:

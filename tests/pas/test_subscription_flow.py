@@ -19,6 +19,10 @@ def _subscription(receiver: Receiver) -> dict[str, Any]:
 
 
 def test_pended_decision_is_notified(server: Server, receiver: Receiver) -> None:
+    """PAS spec-51 (the final answer of a pended request comes by Subscription), spec-54
+    (R4 Backport shape: history Bundle, SubscriptionStatus first, handshake then
+    event-notification), spec-60 (a notification when the response changes), spec-61 (it
+    carries the full PAS Response Bundle as its focus), spec-56 (rest-hook POST)."""
     created = server.post("/fhir/Subscription", _subscription(receiver))
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "requested"

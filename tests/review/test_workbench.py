@@ -215,7 +215,7 @@ def test_a_partial_approval_grants_the_quantity(staff: Tenants, browser: Browser
     assert _item_action(staff, pa_id) == "A6"
     bundle = staff.payer.pas.records.responses(pa_id)[-1]
     added = bundle["entry"][0]["resource"]["addItem"][0]
-    assert added["quantity"] == {"value": 1}
+    assert added["quantity"] == {"value": 1, "unit": "unit"}  # PAS prof-2: value and unit
     bad = browser.post(
         f"/review/requests/{pa_id}/decision", {**form, "sequence": "2", "quantity": "lots"}
     )

@@ -74,6 +74,8 @@ def test_submitting_for_an_organization_the_client_is_not_registered_for_is_refu
 
 
 def test_inquiry_finds_only_authorizations_the_client_may_see(tenants: Tenants) -> None:
+    """PAS spec-53: an inquiry needs the member id and the provider's NPI to match, and the
+    asking system must be one that may see the authorization."""
     assert tenants.post("clinic-a", "/fhir/Claim/$submit", claim_bundle("seen-1")).ok
     inquiry = claim_bundle("seen-1")  # same Claim identifier, member and provider
 

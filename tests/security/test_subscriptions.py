@@ -36,6 +36,8 @@ def _problems(answer: Any) -> str:
 def test_filtering_on_another_clinics_organization_is_forbidden(
     tenants: Tenants, receiver: Receiver
 ) -> None:
+    """PAS spec-59: a Subscription monitoring a sending system's authorizations may be
+    created only by that sending system (here another clinic tries: 403)."""
     answer = tenants.post("clinic-b", "/fhir/Subscription", subscription(receiver.url))
     assert answer.status_code == 403
     assert "may filter only on the client's own organizations" in answer.text

@@ -130,13 +130,48 @@ def test_unsupported_requested_version_is_400(service: Service) -> None:
 
 
 def test_payer_not_served_is_400(service: Service) -> None:
-    """CRD hook-12: the Coverage's payer is not one this endpoint handles."""
+    """CRD hook-13: the Coverage's payer is identified and is not one this endpoint handles."""
     body = _order_sign()
     coverage = body["prefetch"]["coverage"]["entry"][0]["resource"]
     coverage["payor"] = [
         {"identifier": {"system": "urn:example", "value": "other"}, "display": "Another Plan"}
     ]
     _assert_error(service.call(body), 400, "payer-not-served")
+
+
+def test_payer_that_cannot_be_identified_is_400_not_payer_not_served(service: Service) -> None:
+    """CRD hook-13: the kit's Coverage names its payor only by a reference to an Organization
+    that is not in the request; with no fhirServer nobody can say whose coverage it is."""
+    body = load_shared_json("fixtures", "crd", "inferno", "order_sign-1.json")
+    body.pop("fhirServer")
+    body.pop("fhirAuthorization")
+    answer = _assert_error(service.call(body), 400, "payer-not-identified", "Organization/")
+    assert "payer-not-served" not in json.dumps(answer)
+    issue = answer["operationOutcome"]["issue"][0]
+    assert issue["code"] == "incomplete"
+
+
+def test_coverage_without_payor_is_payer_not_identified(service: Service) -> None:
+    """CRD hook-13: "the provided Coverage does not have a payer.identifier at all"."""
+    body = _order_sign()
+    body["prefetch"]["coverage"]["entry"][0]["resource"].pop("payor")
+    body.pop("fhirServer", None)
+    body.pop("fhirAuthorization", None)
+    _assert_error(service.call(body), 400, "payer-not-identified", "no payor")
+
+
+def test_coverage_found_empty_is_a_not_covered_answer(service: Service) -> None:
+    """CRD resp-45: the EHR says there is no Coverage (empty prefetch Bundle): a 200 whose
+    coverage information is not-covered with no-active-coverage, not an error."""
+    body = _order_sign()
+    body["prefetch"]["coverage"] = {"resourceType": "Bundle", "type": "searchset", "total": 0}
+    body.pop("fhirServer", None)
+    body.pop("fhirAuthorization", None)
+    response = service.call(body)
+    assert response.status_code == 200, response.text
+    text = json.dumps(response.json())
+    assert '"not-covered"' in text
+    assert "no-active-coverage" in text
 
 
 def test_missing_prefetch_without_fhir_server_is_412(service: Service) -> None:

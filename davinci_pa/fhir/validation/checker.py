@@ -22,7 +22,7 @@ from davinci_pa.fhir.validation.instance import (
     equals_fixed,
     matches_pattern,
 )
-from davinci_pa.fhir.validation.invariants import InvariantEvaluator
+from davinci_pa.fhir.validation.invariants import NATIVE_KEYS, InvariantEvaluator
 from davinci_pa.fhir.validation.issues import Issue, Severity
 from davinci_pa.fhir.validation.primitives import check_primitive, is_primitive
 from davinci_pa.fhir.validation.profile import CompiledProfile, ElementRule
@@ -99,7 +99,9 @@ class Walk:
         consumed = rule.json_names()
         unknown = not _element_members_only(children) and any(key not in consumed for key in obj)
         for child in children.values():
-            self._element(collect(obj, child, path), child, path)
+            # the snapshot says an absent optional element has nothing to check
+            if child.checked_when_absent() or not obj.keys().isdisjoint(child.own_names()):
+                self._element(collect(obj, child, path), child, path)
         if unknown:
             self._unknown(obj, children, consumed, path)
 
@@ -295,13 +297,15 @@ class Walk:
             self._report("error", path, message, "structure")
 
     def _invariants(self, value: Any, rule: ElementRule, path: str, type_path: str) -> None:
-        if not rule.constraints or value is None:
+        if rule.evaluated is None:
+            rule.evaluated = tuple(c for c in rule.constraints if c.key not in NATIVE_KEYS)
+        if not rule.evaluated or value is None:
             return
         resource = self._frames[-1].resource if self._frames else value
         if isinstance(value, dict) and "resourceType" in value:
             resource = value
         evaluator = self.services.invariants
-        for constraint in rule.constraints:
+        for constraint in rule.evaluated:
             held = evaluator.holds(
                 constraint,
                 value,

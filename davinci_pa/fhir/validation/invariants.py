@@ -5,7 +5,9 @@ validated) and ``memberOf()`` (local terminology) are supplied as user functions
 invariants are decided natively because they are hot or not expressible in fhirpathpy:
 ``ele-1`` and ``ext-1`` are checked structurally by the element walker; ``dom-2``, ``dom-4``
 and ``dom-5`` hold trivially without ``contained``; ``dom-3`` (fhirpathpy cannot run it) and
-``dom-6`` are checked natively; ``hasValue()`` is supplied. An invariant whose
+``dom-6`` are checked natively; ``hasValue()`` is supplied. Expressions in the common subset
+of :mod:`.fastpath` run as compiled Python closures; the rest, and values the subset cannot
+judge, go to fhirpathpy. An invariant whose
 evaluation fails (an unsupported function such as ``htmlChecks()``) is skipped and counted.
 """
 
@@ -21,6 +23,7 @@ import fhirpathpy
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
+from davinci_pa.fhir.validation.fastpath import Unsupported, compile_invariant
 from davinci_pa.fhir.validation.profile import Constraint
 
 NATIVE_KEYS = frozenset({"ele-1", "ext-1"})
@@ -38,6 +41,7 @@ _member: contextvars.ContextVar[MemberTest | None] = contextvars.ContextVar(
     "fhirpath_member_of", default=None
 )
 _Compiled = Callable[[Any, dict[str, Any]], list[Any]]
+_Fast = Callable[[Any, Any], list[Any]]
 
 
 def _resolve_fn(inputs: list[Any]) -> list[Any]:
@@ -74,6 +78,7 @@ class InvariantEvaluator:
 
     def __init__(self) -> None:
         self._compiled: dict[str, _Compiled | None] = {}
+        self._fast: dict[str, _Fast | None] = {}
         self._lock = threading.Lock()
         self.skipped: Counter[str] = Counter()
         self.reasons: dict[str, str] = {}
@@ -93,6 +98,15 @@ class InvariantEvaluator:
         native = _native(constraint.key, value)
         if native is not None:
             return native
+        fast = self._fast_form(constraint.expression)
+        if fast is not None:
+            try:
+                result = fast(value, resource)
+            except Unsupported:
+                pass  # a value outside the subset: fhirpathpy decides this one
+            else:
+                self.evaluated += 1
+                return not (len(result) == 1 and result[0] is False)
         compiled = self._compile(constraint.expression)
         if compiled is None:
             self.skipped[constraint.key] += 1
@@ -110,6 +124,16 @@ class InvariantEvaluator:
             _member.reset(tokens[1])
         self.evaluated += 1
         return not (len(result) == 1 and result[0] is False)
+
+    def _fast_form(self, expression: str) -> _Fast | None:
+        """The expression compiled to Python (:mod:`.fastpath`), or ``None`` outside it."""
+        if expression not in self._fast:
+            with self._lock:
+                try:
+                    self._fast[expression] = compile_invariant(expression)
+                except Unsupported:
+                    self._fast[expression] = None
+        return self._fast[expression]
 
     def _compile(self, expression: str) -> _Compiled | None:
         if expression not in self._compiled:

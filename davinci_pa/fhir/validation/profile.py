@@ -86,7 +86,12 @@ class ElementRule:
     is_choice: bool = False
     base_name: str = ""
     discriminator_values: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    slice_index: dict[str, ElementRule] | None = None
+    """For slicing on one value discriminator with text values: value → first slice."""
     _names: frozenset[str] | None = None
+    _own_names: frozenset[str] | None = None
+    evaluated: tuple[Constraint, ...] | None = None
+    """The constraints left to evaluate once those the walker decides itself are removed."""
 
     def __post_init__(self) -> None:
         self.is_choice = self.name.endswith("[x]")
@@ -103,14 +108,24 @@ class ElementRule:
         if self._names is None:
             found = {"resourceType"}
             for child in self.element_children().values():
-                spellings = (
-                    [child.base_name + choice_suffix(t.code) for t in child.types]
-                    if child.is_choice
-                    else [child.name]
-                )
-                found.update(n for s in spellings for n in (s, "_" + s))
+                found.update(child.own_names())
             self._names = frozenset(found)
         return self._names
+
+    def own_names(self) -> frozenset[str]:
+        """The JSON property names this element may appear under (with ``_`` twins)."""
+        if self._own_names is None:
+            spellings = (
+                [self.base_name + choice_suffix(t.code) for t in self.types]
+                if self.is_choice
+                else [self.name]
+            )
+            self._own_names = frozenset(n for s in spellings for n in (s, "_" + s))
+        return self._own_names
+
+    def checked_when_absent(self) -> bool:
+        """Whether absence can break this element: it, or one of its slices, is required."""
+        return self.min > 0 or any(s.min > 0 for s in self.slices)
 
     def type_codes(self) -> tuple[str, ...]:
         """The codes of the allowed types."""

@@ -43,10 +43,57 @@ def assign(items: Sequence[Item], base: ElementRule, ctx: SliceContext) -> list[
     if base.slicing is None or not base.slices:
         return [None] * len(items)
     discriminators = base.slicing.discriminators
+    index = _text_index(base)
+    if index is not None:
+        path = discriminators[0].path
+        return [_indexed(item, path, index, base.slices, ctx) for item in items]
     return [
         next((s for s in base.slices if _in_slice(item, s, discriminators, ctx)), None)
         for item in items
     ]
+
+
+def _text_index(base: ElementRule) -> dict[str, ElementRule] | None:
+    """Map value to first slice when one value/pattern discriminator fixes text on each slice.
+
+    Text compares by equality under both fixed and pattern semantics, so a dictionary
+    lookup decides what the scan over the slices would (extension slices by ``url``, the
+    commonest case). Built once per element rule; empty when the slicing is of another kind.
+    """
+    if base.slice_index is None:
+        base.slice_index = _build_index(base)
+    return base.slice_index or None
+
+
+def _build_index(base: ElementRule) -> dict[str, ElementRule]:
+    assert base.slicing is not None
+    discriminators = base.slicing.discriminators
+    if len(discriminators) != 1 or discriminators[0].type not in ("value", "pattern"):
+        return {}
+    index: dict[str, ElementRule] = {}
+    for slice_rule in base.slices:
+        expected, _exact = expected_value(slice_rule, discriminators[0].path)
+        if not isinstance(expected, str):
+            return {}
+        index.setdefault(expected, slice_rule)
+    return index
+
+
+def _indexed(
+    item: Item,
+    path: str,
+    index: dict[str, ElementRule],
+    order: Sequence[ElementRule],
+    ctx: SliceContext,
+) -> ElementRule | None:
+    found = [
+        index[v]
+        for v, _ in navigate(item.value, path, ctx.resolve)
+        if isinstance(v, str) and v in index
+    ]
+    if not found:
+        return None
+    return min(found, key=order.index) if len(found) > 1 else found[0]
 
 
 def _in_slice(
