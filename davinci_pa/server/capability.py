@@ -42,7 +42,10 @@ OPERATION_DEFINITIONS = {
     "next-question": "http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-next-question",
     "populate": "http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-populate",
     "expand": "http://hl7.org/fhir/OperationDefinition/ValueSet-expand",
+    "davinci-data-export": "http://hl7.org/fhir/us/davinci-atr/OperationDefinition/davinci-data-export",
+    "export": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
 }
+PDEX = "http://hl7.org/fhir/us/davinci-pdex"
 SUPPORTED_PROFILES = {
     "Claim": (
         f"{PAS}/StructureDefinition/profile-claim",
@@ -54,9 +57,20 @@ SUPPORTED_PROFILES = {
         f"{DTR}/StructureDefinition/dtr-questionnaire-adapt",
     ),
     "QuestionnaireResponse": (f"{DTR}/StructureDefinition/dtr-questionnaireresponse",),
+    "ExplanationOfBenefit": (f"{PDEX}/StructureDefinition/pdex-priorauthorization",),
+    "Group": (f"{PDEX}/StructureDefinition/pdex-provider-group",),
 }  # fmt: skip
 SEARCH_PARAMS = {"url": "uri", "version": "token"}
 """The canonical search every readable conformance resource takes (DTR §Retrieval)."""
+TYPE_SEARCH_PARAMS = {
+    "ExplanationOfBenefit": {
+        "patient": "reference",
+        "_id": "token",
+        "identifier": "token",
+        "_lastUpdated": "date",
+    },
+}
+"""Resource types searched by other parameters (Patient Access, docs/access.md)."""
 SMART = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 FHIR_PREFIX = "/fhir/"
@@ -161,7 +175,8 @@ def _resource(rtype: str, caps: list[Capability]) -> dict[str, Any]:
     if interactions:
         entry["interaction"] = [{"code": code} for code in interactions]
     if "search-type" in interactions:
-        entry["searchParam"] = [{"name": n, "type": t} for n, t in SEARCH_PARAMS.items()]
+        params = TYPE_SEARCH_PARAMS.get(rtype, SEARCH_PARAMS)
+        entry["searchParam"] = [{"name": n, "type": t} for n, t in params.items()]
     operations = [c for c in caps if c.operation]
     if operations:
         entry["operation"] = list(_operations(operations))

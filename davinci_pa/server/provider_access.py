@@ -5,15 +5,18 @@
 * ``GET /fhir/Group/{id}/$davinci-data-export`` and ``/$export``: 202 with
   ``Content-Location`` (clients whose ``DAVINCI_PA_CLIENTS`` entry has the ``provider`` role,
   ``system/ExplanationOfBenefit.read``);
-* ``GET /fhir/bulk-status/{id}``: 202 with ``X-Progress`` while it runs, then the manifest;
-  ``DELETE`` cancels; ``GET /fhir/bulk-files/{id}/{name}``: an NDJSON file.
+* ``GET /bulk/status/{id}``: 202 with ``X-Progress`` while it runs, then the manifest;
+  ``DELETE`` cancels; ``GET /bulk/files/{id}/{name}``: an NDJSON file.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask, Response, g, request, send_file
 
 from davinci_pa.access.provider import ExportFailed
+from davinci_pa.errors import RequestError
 from davinci_pa.server.auth import audited, authorize, require_role
 from davinci_pa.server.fhir_http import current_payer, fhir_response, json_body
 from davinci_pa.store.access_records import COMPLETE, ERROR, ExportRow
@@ -58,22 +61,24 @@ def read_group(group_id: str) -> Response:
     return fhir_response(current_payer().provider_access.group(group_id))
 
 
-@blueprint.get("/fhir/Group/<group_id>/$davinci-data-export")
-@blueprint.get("/fhir/Group/<group_id>/$export")
+@blueprint.route("/fhir/Group/<group_id>/$davinci-data-export", methods=["GET", "POST"])
+@blueprint.route("/fhir/Group/<group_id>/$export", methods=["GET", "POST"])
 @audited("provider-access.export")
 def export(group_id: str) -> Response:
     """Bulk Data kick-off: queue the export of the Group's prior authorizations."""
     grant = authorize("ExplanationOfBenefit", "read")
     require_role(grant, "provider")
     params = {k: request.args.getlist(k) for k in request.args}
+    if request.method == "POST":
+        params |= _parameters(json_body())
     row = current_payer().provider_access.kick_off(group_id, grant.client_id, params, request.url)
     g.audit_target = f"Group/{group_id}"
     response = Response(status=202)
-    response.headers["Content-Location"] = f"{_fhir_base()}/bulk-status/{row.id}"
+    response.headers["Content-Location"] = f"{_base()}/bulk/status/{row.id}"
     return response
 
 
-@blueprint.get("/fhir/bulk-status/<export_id>")
+@blueprint.get("/bulk/status/<export_id>")
 def status(export_id: str) -> Response:
     """The export's progress (202) or its manifest (200)."""
     grant = authorize("ExplanationOfBenefit", "read")
@@ -88,7 +93,7 @@ def status(export_id: str) -> Response:
     return fhir_response(_manifest(row))
 
 
-@blueprint.delete("/fhir/bulk-status/<export_id>")
+@blueprint.delete("/bulk/status/<export_id>")
 def cancel(export_id: str) -> Response:
     """Cancel an export and delete its files."""
     grant = authorize("ExplanationOfBenefit", "read")
@@ -96,7 +101,7 @@ def cancel(export_id: str) -> Response:
     return Response(status=202)
 
 
-@blueprint.get("/fhir/bulk-files/<export_id>/<name>")
+@blueprint.get("/bulk/files/<export_id>/<name>")
 @audited("provider-access.disclosure")
 def download(export_id: str, name: str) -> Response:
     """One NDJSON output file; every download is an audited disclosure."""
@@ -117,13 +122,32 @@ def _manifest(row: ExportRow) -> dict[str, object]:
         "output": [
             {
                 "type": o["type"],
-                "url": f"{_fhir_base()}/bulk-files/{row.id}/{o['url']}",
+                "url": f"{_base()}/bulk/files/{row.id}/{o['url']}",
                 "count": o["count"],
             }
             for o in row.output or ()
         ],
         "error": [],
     }
+
+
+def _parameters(body: Any) -> dict[str, list[str]]:
+    """Bulk Data POST kick-off: a Parameters of ``_since``, ``_type``, ``_outputFormat``."""
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise RequestError("a POST kick-off takes a FHIR Parameters resource")
+    found: dict[str, list[str]] = {}
+    for parameter in body.get("parameter") or []:
+        if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
+            raise RequestError("each Parameters.parameter needs a name")
+        value = next((v for k, v in parameter.items() if k.startswith("value")), None)
+        if not isinstance(value, str):
+            raise RequestError(f"parameter '{parameter['name']}' needs a string value")
+        found.setdefault(parameter["name"], []).append(value)
+    return found
+
+
+def _base() -> str:
+    return current_payer().options.security.public_base_url.rstrip("/")
 
 
 def _fhir_base() -> str:

@@ -126,8 +126,8 @@ def test_cancel_deletes_the_export(members: Tenants) -> None:
         ("provider-a", "/fhir/Group/clinic-s/$export?_outputFormat=text/csv", 400),
         ("no-role", "/fhir/Group/clinic-s/$export", 403),
         ("clinic-a", "/fhir/Group/clinic-s/$export", 403),
-        ("provider-a", "/fhir/bulk-status/no-such-job", 404),
-        ("provider-a", "/fhir/bulk-files/no-such-job/ExplanationOfBenefit.ndjson", 404),
+        ("provider-a", "/bulk/status/no-such-job", 404),
+        ("provider-a", "/bulk/files/no-such-job/ExplanationOfBenefit.ndjson", 404),
     ],
 )
 def test_bad_exports(members: Tenants, client: str, path: str, status: int) -> None:

@@ -83,12 +83,21 @@ def _listed(statement: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 def test_every_listed_capability_is_routed(app: Flask, statement: dict[str, Any]) -> None:
+    """An operation may be served on the type or on an instance (``Group/{id}/$export``)."""
     adapter = app.url_map.bind("payer.example.org")
     for path, method in _listed(statement):
-        try:
-            adapter.match(path, method)
-        except (NotFound, MethodNotAllowed) as exc:
-            pytest.fail(f"{method} {path} is listed but not served: {exc}")
+        instance = re.sub(r"^(/fhir/[A-Za-z]+)/\$", r"\1/x1/$", path)
+        candidates = [(path, method), *([(instance, method)] if instance != path else [])]
+        if not any(_served(adapter, p, m) for p, m in candidates):
+            pytest.fail(f"{method} {path} is listed but not served")
+
+
+def _served(adapter: Any, path: str, method: str) -> bool:
+    try:
+        endpoint, _ = adapter.match(path, method)
+    except (NotFound, MethodNotAllowed):
+        return False
+    return "$" not in path or "$" in str(adapter.map._rules_by_endpoint[endpoint][0].rule)
 
 
 def test_every_fhir_route_is_listed(app: Flask, statement: dict[str, Any]) -> None:
