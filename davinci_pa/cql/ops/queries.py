@@ -11,9 +11,10 @@ from functools import cmp_to_key
 from typing import Any
 
 from davinci_pa.cql.compiler import NodeCompiler, node
-from davinci_pa.cql.model import get_property
+from davinci_pa.cql.model import TEMPORAL_PRIMITIVES, choice_value, get_property, temporal_value
 from davinci_pa.cql.ops.lists import distinct
 from davinci_pa.cql.runtime import MISSING, Ctx, Fn
+from davinci_pa.cql.types import split_qname
 from davinci_pa.cql.values.equality import compare
 from davinci_pa.cql.values.tuples import CqlTuple
 
@@ -200,7 +201,12 @@ def identifier_ref(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
 
 @node("Property")
 def property_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
-    """Navigate ``source.path`` (or ``scope.path`` for an alias; the sort row otherwise)."""
+    """Navigate ``source.path`` (or ``scope.path`` for an alias; the sort row otherwise).
+
+    The ``value`` of a FHIR date/dateTime/instant/time is a CQL Date/DateTime/Time: known from
+    the node's result type (our compiler keeps it on such nodes), from an ``As`` source, or
+    at run time from the type a choice element carries.
+    """
     path = elm["path"]
     steps = path.split(".")
     if elm.get("source") is not None:
@@ -208,6 +214,8 @@ def property_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
     else:
         scope = elm.get("scope", THIS)
         source = lambda c: c.vars.get(scope)  # noqa: E731
+    if steps == ["value"]:
+        return _value_step(source, _temporal_result(elm))
     if len(steps) == 1:
         return lambda c: get_property(source(c), path)
 
@@ -218,3 +226,25 @@ def property_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
         return value
 
     return walk
+
+
+def _value_step(source: Fn, temporal: str | None) -> Fn:
+    if temporal is None:
+        return lambda c: choice_value(source(c))
+    return lambda c: temporal_value(get_property(source(c), "value"), temporal)
+
+
+def _temporal_result(elm: dict[str, Any]) -> str | None:
+    """``Date``/``DateTime``/``Time`` when a ``.value`` node is statically of that type."""
+    model, name = split_qname(str(elm.get("resultTypeName", "")))
+    if model == "System" and name in ("Date", "DateTime", "Time"):
+        return name
+    source = elm.get("source")
+    if not isinstance(source, dict):
+        return None
+    static = source.get("resultTypeName")
+    if source.get("type") == "As":
+        spec = source.get("asTypeSpecifier") or {}
+        static = source.get("asType") or (spec.get("name") if isinstance(spec, dict) else None)
+    model, name = split_qname(str(static or ""))
+    return TEMPORAL_PRIMITIVES.get(name) if model == "FHIR" else None
