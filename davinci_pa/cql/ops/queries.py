@@ -13,6 +13,7 @@ from typing import Any
 from davinci_pa.cql.compiler import NodeCompiler, node
 from davinci_pa.cql.model import TEMPORAL_PRIMITIVES, choice_value, get_property, temporal_value
 from davinci_pa.cql.ops.lists import distinct
+from davinci_pa.cql.ops.temporal import TEMPORAL
 from davinci_pa.cql.runtime import MISSING, Ctx, Fn
 from davinci_pa.cql.types import split_qname
 from davinci_pa.cql.values.equality import compare
@@ -180,9 +181,17 @@ def _sorted(plan: _Plan, c: Ctx, rows: list[Any]) -> list[Any]:
 
 
 def _null_first(x: Any, y: Any) -> int:
+    """Sort order: nulls first, then by value.
+
+    Date/time values equal to their common precision sort the less precise first
+    (``@2012-10-05`` before ``@2012-10-05T10``).
+    """
     if x is None or y is None:
         return (x is not None) - (y is not None)
-    return compare(x, y) or 0
+    result = compare(x, y)
+    if result is None and isinstance(x, TEMPORAL) and isinstance(y, TEMPORAL):
+        return len(x.parts) - len(y.parts)
+    return result or 0
 
 
 @node("IdentifierRef")
