@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from davinci_pa.cql import CqlEngine, LibraryRepository
+from davinci_pa.cql.ops.comparison import equal_op, greater, less
 from davinci_pa.cql.values.clinical import Code, Concept
 from davinci_pa.cql.values.interval import Interval
 from davinci_pa.cql.values.quantity import Quantity, Ratio
+from davinci_pa.cql.values.temporal_between import Uncertainty
 from davinci_pa.errors import CqlEvaluationError
 
 SYS = "{urn:hl7-org:elm-types:r1}"
@@ -371,9 +373,6 @@ def test_system_quantity_and_ratio_instance_selectors() -> None:
 
 def test_comparisons_with_an_uncertain_duration() -> None:
     """``months between DateTime(2005) and DateTime(2006, 2) > 5`` is null (CQL §Uncertainty)."""
-    from davinci_pa.cql.ops.comparison import equal_op, greater, less
-    from davinci_pa.cql.values.temporal_between import Uncertainty
-
     assert greater(Uncertainty(1, 13), 5) is None
     assert greater(Uncertainty(6, 13), 5) is True
     assert less(Uncertainty(6, 13), 5) is False
