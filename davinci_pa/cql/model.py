@@ -79,6 +79,15 @@ DATATYPE_ELEMENTS = {name: frozenset(names.split()) for name, names in _ELEMENTS
 ``id``, ``extension`` and ``modifierExtension`` are allowed on every element; a choice
 element such as ``Annotation.author[x]`` is listed by its base name.
 """
+TEMPORAL_ELEMENTS: dict[str, dict[str, str]] = {
+    "Annotation": {"time": "dateTime"},
+    "Attachment": {"creation": "dateTime"},
+    "Meta": {"lastUpdated": "instant"},
+    "Period": {"start": "dateTime", "end": "dateTime"},
+    "Signature": {"when": "instant"},
+    "Timing": {"event": "dateTime"},
+}
+"""The date/time elements of the general-purpose data types: type → element → FHIR type."""
 _ANY_ELEMENT = frozenset({"id", "extension", "modifierExtension"})
 
 

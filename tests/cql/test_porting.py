@@ -40,6 +40,7 @@ def _observation(ident: str, effective: str, value: float) -> dict[str, Any]:
         "subject": {"reference": "Patient/p1"},
         "code": LOINC_A1C,
         "effectiveDateTime": effective,
+        "issued": effective,
         "valueQuantity": {"value": value, "unit": "%"},
     }
 
@@ -130,18 +131,30 @@ def test_value_of_a_date_time_element_is_a_cql_date_time(repository: LibraryRepo
     result = _run(repository)
     assert result["Effective Is DateTime"] is True
     assert result["Effective After 2024"] is True
+    assert isinstance(result["Issued"], DateTime)
     assert isinstance(result["Birth Date"], Date)
     assert result["Birth Date"].to_iso() == "1970-05-04"
 
 
 @pytest.mark.node
 def test_value_typing_without_translator_result_types() -> None:
-    """ELM compiled elsewhere (no result types): ``.value`` after ``as FHIR.dateTime`` still is."""
+    """ELM compiled elsewhere (no result types): ``.value`` is still typed where the ELM shows
+    it: after ``as FHIR.dateTime``, on a function operand declared ``FHIR.dateTime`` and on
+    ``period."start"`` of an operand declared ``FHIR.Period`` (FHIRHelpers 4.0.0's bodies).
+    """
     options = tuple(o for o in DEFAULT_OPTIONS if o != "EnableResultTypes")
-    result = _run(_compile(options))
+    repository = _compile(options)
+    fhirhelpers = repository.get("FHIRHelpers", "4.0.0")
+    assert fhirhelpers is not None
+    assert "resultTypeName" not in json.dumps(fhirhelpers)
+    result = _run(repository)
     assert result["Effective Is DateTime"] is True
     assert result["Effective After 2024"] is True
     assert [o["id"] for o in result["Recent A1c"]] == ["recent"]
+    assert isinstance(result["Issued"], DateTime)
+    (interval,) = result["Encounter Intervals"]
+    assert isinstance(interval.low, DateTime)
+    assert isinstance(interval.high, DateTime)
 
 
 @pytest.mark.node

@@ -11,7 +11,13 @@ from functools import cmp_to_key
 from typing import Any
 
 from davinci_pa.cql.compiler import NodeCompiler, node
-from davinci_pa.cql.model import TEMPORAL_PRIMITIVES, choice_value, get_property, temporal_value
+from davinci_pa.cql.model import (
+    TEMPORAL_ELEMENTS,
+    TEMPORAL_PRIMITIVES,
+    choice_value,
+    get_property,
+    temporal_value,
+)
 from davinci_pa.cql.ops.lists import distinct
 from davinci_pa.cql.ops.temporal import TEMPORAL
 from davinci_pa.cql.runtime import MISSING, Ctx, Fn
@@ -224,7 +230,7 @@ def property_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
         scope = elm.get("scope", THIS)
         source = lambda c: c.vars.get(scope)  # noqa: E731
     if steps == ["value"]:
-        return _value_step(source, _temporal_result(elm))
+        return _value_step(source, _temporal_result(comp, elm))
     if len(steps) == 1:
         return lambda c: get_property(source(c), path)
 
@@ -243,17 +249,32 @@ def _value_step(source: Fn, temporal: str | None) -> Fn:
     return lambda c: temporal_value(get_property(source(c), "value"), temporal)
 
 
-def _temporal_result(elm: dict[str, Any]) -> str | None:
+def _temporal_result(comp: NodeCompiler, elm: dict[str, Any]) -> str | None:
     """``Date``/``DateTime``/``Time`` when a ``.value`` node is statically of that type."""
     model, name = split_qname(str(elm.get("resultTypeName", "")))
     if model == "System" and name in ("Date", "DateTime", "Time"):
         return name
     source = elm.get("source")
-    if not isinstance(source, dict):
-        return None
-    static = source.get("resultTypeName")
-    if source.get("type") == "As":
-        spec = source.get("asTypeSpecifier") or {}
-        static = source.get("asType") or (spec.get("name") if isinstance(spec, dict) else None)
-    model, name = split_qname(str(static or ""))
-    return TEMPORAL_PRIMITIVES.get(name) if model == "FHIR" else None
+    static = _static_fhir_type(comp, source) if isinstance(source, dict) else None
+    return TEMPORAL_PRIMITIVES.get(static or "")
+
+
+def _static_fhir_type(comp: NodeCompiler, elm: dict[str, Any], depth: int = 0) -> str | None:
+    """The FHIR type an expression is known to have without result types, if any.
+
+    From a result type, an ``As``, a function operand's declared type, or a date/time element
+    of a data type whose type is known that way (``period."start"`` in a function over a
+    ``FHIR.Period``).
+    """
+    kind = elm.get("type")
+    qname = elm.get("resultTypeName")
+    if kind == "As":
+        spec = elm.get("asTypeSpecifier") or {}
+        qname = elm.get("asType") or (spec.get("name") if isinstance(spec, dict) else None)
+    elif kind == "OperandRef":
+        qname = comp.declared_operands.get(str(elm.get("name")))
+    elif kind == "Property" and qname is None and isinstance(elm.get("source"), dict):
+        parent = _static_fhir_type(comp, elm["source"], depth + 1) if depth < 8 else None
+        return TEMPORAL_ELEMENTS.get(parent or "", {}).get(str(elm.get("path")))
+    model, name = split_qname(str(qname or ""))
+    return name if model == "FHIR" else None

@@ -85,14 +85,15 @@ def function_ref(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
     definition = _select_overload(lib, name, elm)
     if definition.get("external"):
         raise ElmLoadError(f"external function {lib.name}.{name} has no implementation")
-    names = [o["name"] for o in definition.get("operand", [])]
+    operands = definition.get("operand", [])
+    names = [o["name"] for o in operands]
     key = f"function:{name}:{id(definition)}"
     body_elm = definition.get("expression")
 
     def invoke(c: Ctx) -> Any:
         values = [a(c) for a in args]
         base = _base(c, lib)
-        body = lib.compiled(key, body_elm)
+        body = lib.compiled(key, body_elm, operands)
         return body(base.child(dict(zip(names, values, strict=True))))
 
     return invoke
