@@ -18,6 +18,7 @@ from davinci_pa.fhir.validation import (
 )
 from davinci_pa.fhir.validation.extract import write_subset
 from davinci_pa.fhir.validation.primitives import check_primitive
+from davinci_pa.fhir.validation.structural import validate_structure
 from davinci_pa.fhir.validation.terminology import Terminology
 from tests._shared import load_shared_json, shared_path
 from tests.fhir.test_validation_examples import validator_for
@@ -150,3 +151,15 @@ def test_unknown_profile_is_a_configuration_error() -> None:
 
 def _has_error(issues: list[Issue], fragment: str) -> bool:
     return any(i.severity == "error" and fragment in i.path for i in issues)
+
+
+def test_a_null_nested_resource_type_is_an_issue_not_a_crash() -> None:
+    """Found by the DTR fuzz test: ``"resourceType": null`` in a contained resource."""
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "in-progress",
+        "contained": [{"resourceType": None, "id": "q"}],
+    }
+    issues = validate_structure(response)
+    assert [i.message for i in issues] == ["unknown resource type None"]
+    assert issues[0].path == "QuestionnaireResponse.contained[0]"
