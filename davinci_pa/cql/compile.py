@@ -4,15 +4,23 @@ The translator is ``@cqframework/cql`` (the Kotlin-multiplatform build of the re
 cql-to-elm, pinned in ``translator/package-lock.json``), driven by ``translator/cql2elm.mjs``
 in ONE node process per call. Settings, fixed for every library we ship:
 
-* compiler options ``EnableAnnotations, EnableLocators``; list promotion and demotion stay ON
-  (the Da Vinci CDS libraries depend on them);
-* models: System (built into the translator) and FHIR 4.0.1 (model info from ``cql-exec-fhir``);
+* compiler options ``EnableAnnotations, EnableLocators, EnableResultTypes``; list promotion and
+  demotion stay ON (the Da Vinci CDS libraries depend on them);
+* models: System (built into the translator) and FHIR 4.0.1 and 4.0.0 (model infos from
+  ``cql-exec-fhir``; all Da Vinci CDS-Library content says ``using FHIR version '4.0.0'``);
 * UCUM units are validated with ``@lhncbc/ucum-lhc``;
 * includes resolve by the ``library Name version '...'`` header of any ``.cql`` file in the
   source's own folder, the ``include_dirs`` and ``davinci_pa/cql/fhirhelpers/`` (always on the
-  path, it holds our FHIRHelpers 4.0.1).
+  path, it holds our FHIRHelpers 4.0.1). A FHIRHelpers 4.0.0 beside 4.0.0 content (as the
+  CDS-Library ships it) is used for that content.
 
-Post-pass (applied to every library): the translator wraps a code-list reference used as a
+Post-passes (applied to every library):
+
+* :func:`prune_result_types` keeps the translator's result types only where the engine needs
+  them: on a ``Property`` whose value is a System Date, DateTime or Time (the ``.value`` of a
+  FHIR date/dateTime/instant/time element, which the engine turns from the JSON string into
+  that type). Every other ``resultTypeName``/``resultTypeSpecifier`` is dropped.
+* the translator wraps a code-list reference used as a
 retrieve's terminology, ``[Observation: "Codes"]``, in ``ToList`` even when the reference
 is already a list, which makes a list of lists (``cql-execution`` then fails with
 ``c.hasMatch is not a function``). :func:`unwrap_retrieve_code_lists` replaces
@@ -39,7 +47,7 @@ from davinci_pa.errors import CqlError
 FHIRHELPERS_DIR = Path(__file__).resolve().parent / "fhirhelpers"
 """Our FHIRHelpers 4.0.1 library (CQL + ELM); always on the include path."""
 
-DEFAULT_OPTIONS: tuple[str, ...] = ("EnableAnnotations", "EnableLocators")
+DEFAULT_OPTIONS: tuple[str, ...] = ("EnableAnnotations", "EnableLocators", "EnableResultTypes")
 """Translator options (``CqlCompilerOptions.Options`` names) used unless a caller overrides."""
 
 
@@ -118,6 +126,7 @@ class TranslationResult:
         """Build from one output line of ``cql2elm.mjs`` and apply the post-pass."""
         elm = json.loads(raw["elm"]) if raw.get("elm") else None
         if elm is not None:
+            prune_result_types(elm)
             unwrap_retrieve_code_lists(elm)
         header = raw.get("library") or {}
         return cls(
@@ -242,6 +251,27 @@ def _display(file: Path, library_id: str | None, where: str | None) -> str:
 def elm_text(elm: Mapping[str, Any]) -> str:
     """Stable text form of an ELM library: 2-space JSON in translator key order, final newline."""
     return json.dumps(elm, indent=2, ensure_ascii=False) + "\n"
+
+
+_KEPT_RESULT_TYPES = frozenset(
+    "{urn:hl7-org:elm-types:r1}" + name for name in ("Date", "DateTime", "Time")
+)
+
+
+def prune_result_types(node: Any) -> None:
+    """Drop result types except a temporal ``resultTypeName`` on ``Property`` nodes, in place."""
+    if isinstance(node, list):
+        for child in node:
+            prune_result_types(child)
+        return
+    if not isinstance(node, dict):
+        return
+    node.pop("resultTypeSpecifier", None)
+    kept = node.get("type") == "Property" and node.get("resultTypeName") in _KEPT_RESULT_TYPES
+    if not kept:
+        node.pop("resultTypeName", None)
+    for child in node.values():
+        prune_result_types(child)
 
 
 def unwrap_retrieve_code_lists(node: Any) -> int:

@@ -105,6 +105,8 @@ class NodeCompiler:
 
     def __init__(self, library: CompiledLibrary) -> None:
         self.library = library
+        self.declared_operands: dict[str, str] = {}
+        """Declared operand types (qualified names) of the function body being compiled."""
 
     def compile(self, elm: dict[str, Any] | None) -> Fn:
         """Compile one ELM expression node (None compiles to a null-valued closure)."""

@@ -9,6 +9,7 @@ The ELM comes from :mod:`davinci_pa.cql.conformance_elm` (translated once, then 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -32,6 +33,8 @@ from davinci_pa.cql.values.tuples import CqlTuple
 from davinci_pa.errors import CqlError, DavinciError
 
 Progress = Callable[[str], None]
+CQL_VERSION = (1, 5)
+"""The CQL version this engine implements; a test whose ``versionTo`` is older is skipped."""
 FIXED_NOW = datetime.fromisoformat("2024-06-15T12:00:00+00:00")
 
 
@@ -102,6 +105,8 @@ def run_case(case: ConformanceCase, compiled: CompiledCase, skip: str | None) ->
     """Run one test (never raises for engine errors: they become a failed result)."""
     if skip is not None:
         return CaseResult(case.key, "skipped", skip)
+    if not applies_to_engine(case):
+        return CaseResult(case.key, "skipped", f"applies to CQL {case.version_to} and earlier")
     if case.expects_translation_error:
         ok = bool(compiled.expression_errors) or compiled.elm is None
         return CaseResult(case.key, "passed" if ok else "failed", "" if ok else "translated")
@@ -111,6 +116,14 @@ def run_case(case: ConformanceCase, compiled: CompiledCase, skip: str | None) ->
         messages = "; ".join(d.message for d in compiled.expression_errors)
         return CaseResult(case.key, "failed", f"translation error: {messages}")
     return _evaluate(case, compiled.elm)
+
+
+def applies_to_engine(case: ConformanceCase) -> bool:
+    """False for a test of a feature removed before :data:`CQL_VERSION` (its ``versionTo``)."""
+    if case.version_to is None:
+        return True
+    parts = tuple(int(p) for p in re.findall(r"\d+", case.version_to))
+    return parts >= CQL_VERSION
 
 
 def _evaluate(case: ConformanceCase, elm: dict[str, Any]) -> CaseResult:

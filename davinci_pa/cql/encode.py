@@ -4,7 +4,8 @@ null → null; Boolean → true/false; Integer/Long/Decimal → JSON numbers; St
 Date/DateTime/Time → ISO 8601 at their own precision; Quantity → {"value", "unit"}; Ratio →
 {"numerator", "denominator"}; Code → {"code", "system", "version"?, "display"?}; Concept →
 {"codes", "display"?}; Interval → {"low", "high", "lowClosed", "highClosed"}; List → array;
-Tuple → object; FHIR resources and elements → their JSON (a primitive → its value).
+Tuple → object; FHIR resources and elements → their JSON (a primitive → its value); an
+uncertain integer (a duration between imprecise dates) → {"low", "high"}.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from davinci_pa.cql.model import FhirChoice
 from davinci_pa.cql.values.clinical import Code, CodeSystemRef, Concept, ValueSetRef
 from davinci_pa.cql.values.interval import Interval
+from davinci_pa.cql.values.temporal_between import Uncertainty
 from davinci_pa.cql.values.tuples import CqlTuple
 
 
@@ -59,9 +61,8 @@ def _encode_structured(value: Any) -> Any:
         return out
     if isinstance(value, ValueSetRef | CodeSystemRef):
         return {"id": value.id, **({"version": value.version} if value.version else {})}
-    if hasattr(value, "low") and hasattr(value, "high"):
-        low, high = encode_value(value.low), encode_value(value.high)
-        return {"low": low, "high": high, "lowClosed": True, "highClosed": True}
+    if isinstance(value, Uncertainty):
+        return {"low": value.low, "high": value.high}
     to_iso = getattr(value, "to_iso", None)
     if callable(to_iso):
         return to_iso()

@@ -112,11 +112,22 @@ class CompiledLibrary:
             raise ElmLoadError(f"library {self.name} has no include named {local_name}")
         return self._resolver(*target)
 
-    def compiled(self, key: str, elm: dict[str, Any] | None) -> Fn:
-        """Compile and memoise an expression under ``key``."""
+    def compiled(
+        self, key: str, elm: dict[str, Any] | None, operands: Iterable[dict[str, Any]] = ()
+    ) -> Fn:
+        """Compile and memoise an expression under ``key``.
+
+        ``operands`` are the ``OperandDef``s of the function whose body ``elm`` is; their
+        declared types are known to the compiler while it compiles the body.
+        """
         fn = self._compiled.get(key)
         if fn is None:
-            fn = self.compiler.compile(elm)
+            outer = self.compiler.declared_operands
+            self.compiler.declared_operands = {o["name"]: _operand_type(o) for o in operands}
+            try:
+                fn = self.compiler.compile(elm)
+            finally:
+                self.compiler.declared_operands = outer
             self._compiled[key] = fn
         return fn
 
@@ -175,6 +186,12 @@ def is_elm(data: Any) -> bool:
     library = data.get("library") if isinstance(data, dict) else None
     identifier = library.get("identifier") if isinstance(library, dict) else None
     return isinstance(identifier, dict) and isinstance(identifier.get("id"), str)
+
+
+def _operand_type(operand: dict[str, Any]) -> str:
+    spec = operand.get("operandTypeSpecifier")
+    name = spec.get("name") if isinstance(spec, dict) else operand.get("operandType")
+    return name if isinstance(name, str) else ""
 
 
 def _defs(lib: dict[str, Any], section: str) -> list[dict[str, Any]]:

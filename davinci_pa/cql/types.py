@@ -1,8 +1,10 @@
 """ELM type specifiers: canonical keys for overload matching and runtime type tests (ELM §7).
 
 System types map to Python classes; other modules register classes for the temporal and
-quantity types. FHIR types are recognised on plain JSON by ``resourceType`` or by the tag a
-choice-typed element carries (see :mod:`davinci_pa.cql.model`).
+quantity types. FHIR types are recognised on plain JSON by ``resourceType``, by the tag a
+choice-typed element carries, or, for a plain element of a general-purpose data type (such
+as ``ServiceRequest.code`` or ``Encounter.period``), by its keys being elements of that type
+(see :mod:`davinci_pa.cql.model`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from davinci_pa.cql.model import FhirChoice, fhir_type_of
+from davinci_pa.cql.model import FhirChoice, element_is
 from davinci_pa.cql.values.clinical import Code, Concept, ValueSetRef
 from davinci_pa.cql.values.interval import Interval
 from davinci_pa.cql.values.tuples import CqlTuple
@@ -112,7 +114,18 @@ def _named_test(qname: str) -> TypeTest:
 def _fhir_test(name: str) -> TypeTest:
     if name[:1].islower():
         return lambda v: _fhir_primitive(v, name)
-    return lambda v: fhir_type_of(v) == name or (isinstance(v, FhirChoice) and v.type == name)
+    return lambda v: _fhir_complex(v, name)
+
+
+def _fhir_complex(value: Any, name: str) -> bool:
+    if isinstance(value, FhirChoice):
+        return value.type == name
+    if not isinstance(value, dict):
+        return False
+    resource_type = value.get("resourceType")
+    if resource_type is not None:
+        return bool(resource_type == name)
+    return element_is(value, name) is True or "." in name
 
 
 def _fhir_primitive(value: Any, name: str) -> bool:

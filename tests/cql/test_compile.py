@@ -16,6 +16,7 @@ from davinci_pa.cql.compile import (
     Diagnostic,
     compile_paths,
     elm_text,
+    prune_result_types,
     translate_sources,
     unwrap_retrieve_code_lists,
 )
@@ -116,7 +117,7 @@ define "Answer": S."Base" + 1
     assert answer["type"] == "Add"
     assert "locator" in answer
     info = elm["library"]["annotation"][0]
-    assert info["translatorOptions"] == "EnableAnnotations,EnableLocators"
+    assert info["translatorOptions"] == "EnableAnnotations,EnableLocators,EnableResultTypes"
 
 
 @needs_node
@@ -277,3 +278,26 @@ def test_cql_compile_prints_every_error_as_file_line_col(
     assert err[2].startswith("Bad.cql:4:")
     assert err[-1] == "3 error(s); nothing written"
     assert not (tmp_path / "Bad.json").exists()
+
+
+def test_prune_result_types_keeps_only_temporal_property_types() -> None:
+    """The engine needs the type of a FHIR date/dateTime ``.value``; nothing else is kept."""
+    date_time = "{urn:hl7-org:elm-types:r1}DateTime"
+    elm = {
+        "type": "Equal",
+        "resultTypeName": "{urn:hl7-org:elm-types:r1}Boolean",
+        "operand": [
+            {"type": "Property", "path": "value", "resultTypeName": date_time},
+            {"type": "Property", "path": "code", "resultTypeName": "{http://hl7.org/fhir}code"},
+            {"type": "List", "resultTypeSpecifier": {"type": "ListTypeSpecifier"}},
+        ],
+    }
+    prune_result_types(elm)
+    assert elm == {
+        "type": "Equal",
+        "operand": [
+            {"type": "Property", "path": "value", "resultTypeName": date_time},
+            {"type": "Property", "path": "code"},
+            {"type": "List"},
+        ],
+    }

@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 
 from davinci_pa.cql import CqlEngine, LibraryRepository
+from davinci_pa.cql.ops.comparison import equal_op, greater, less
 from davinci_pa.cql.values.clinical import Code, Concept
 from davinci_pa.cql.values.interval import Interval
+from davinci_pa.cql.values.quantity import Quantity, Ratio
+from davinci_pa.cql.values.temporal_between import Uncertainty
 from davinci_pa.errors import CqlEvaluationError
 
 SYS = "{urn:hl7-org:elm-types:r1}"
@@ -242,6 +245,8 @@ def test_strings(expression: dict[str, Any], expected: Any) -> None:
         ("Median", [3, 1, 2, 4], D("2.5")),
         ("Mode", [1, 2, 2, 3], 2),
         ("AllTrue", [], True),
+        ("AllTrue", [None, True, True], True),
+        ("AllTrue", [None, False], False),
         ("AnyTrue", [None, False], False),
         ("PopulationVariance", [D("1.0"), D("3.0")], D("1.0")),
     ],
@@ -322,3 +327,54 @@ def test_singleton_source_query_returns_a_value() -> None:
 
 def test_concept_to_concept_conversion() -> None:
     assert run(op("ToConcept", code("1", "s"))) == Concept((Code("1", "s"),))
+
+
+def test_ln_of_a_negative_is_null_and_of_zero_an_error() -> None:
+    assert run(op("Ln", lit(-1))) is None
+    with pytest.raises(CqlEvaluationError):
+        run(op("Ln", lit(0)))
+
+
+def test_children_and_descendents() -> None:
+    tup = {
+        "type": "Tuple",
+        "element": [
+            {"name": "a", "value": lit(1)},
+            {"name": "b", "value": lst(2, 3)},
+        ],
+    }
+    assert run({"type": "Descendents", "source": lit(None)}) is None
+    assert run({"type": "Children", "source": tup}) == [1, 2, 3]
+    assert run({"type": "Descendents", "source": tup}) == [1, 2, 3]
+
+
+def test_system_quantity_and_ratio_instance_selectors() -> None:
+    def quantity(value: int, unit: str) -> dict[str, Any]:
+        return {
+            "type": "Instance",
+            "classType": SYS + "Quantity",
+            "element": [
+                {"name": "value", "value": lit(value)},
+                {"name": "unit", "value": lit(unit)},
+            ],
+        }
+
+    ratio = {
+        "type": "Instance",
+        "classType": SYS + "Ratio",
+        "element": [
+            {"name": "numerator", "value": quantity(1, "mg")},
+            {"name": "denominator", "value": quantity(2, "mL")},
+        ],
+    }
+    assert run(quantity(12, "mo")) == Quantity(D(12), "mo")
+    assert run(ratio) == Ratio(Quantity(D(1), "mg"), Quantity(D(2), "mL"))
+
+
+def test_comparisons_with_an_uncertain_duration() -> None:
+    """``months between DateTime(2005) and DateTime(2006, 2) > 5`` is null (CQL §Uncertainty)."""
+    assert greater(Uncertainty(1, 13), 5) is None
+    assert greater(Uncertainty(6, 13), 5) is True
+    assert less(Uncertainty(6, 13), 5) is False
+    assert equal_op(Uncertainty(1, 3), 7) is False
+    assert equal_op(Uncertainty(1, 3), 2) is None

@@ -158,7 +158,7 @@ def order(kind: str, system: str, code: str, variant: int, now: datetime) -> Res
             base["performer"] = [{"reference": "Organization/lab-1"}]
             base["occurrenceTiming"] = {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}}
         else:
-            base["quantity"] = {"value": variant + 1}
+            base["quantityQuantity"] = {"value": variant + 1}
     elif rtype == "MedicationRequest":
         base |= {"status": "draft", "intent": "order", "medicationCodeableConcept": concept}
         days = {"value": 10 * (variant + 1), "unit": "days", "system": UCUM, "code": "d"}

@@ -18,6 +18,7 @@ from davinci_pa.fhir.validation import (
 )
 from davinci_pa.fhir.validation.extract import write_subset
 from davinci_pa.fhir.validation.primitives import check_primitive
+from davinci_pa.fhir.validation.structural import validate_structure
 from davinci_pa.fhir.validation.terminology import Terminology
 from tests._shared import load_shared_json, shared_path
 from tests.fhir.test_validation_examples import validator_for
@@ -190,3 +191,15 @@ def test_a_slice_set_by_a_required_binding_takes_its_codes() -> None:
 
     assert closed_slicing_errors("submitted") == []
     assert closed_slicing_errors("tax") != []  # not in PDexAdjudication: no slice takes it
+
+
+def test_a_null_nested_resource_type_is_an_issue_not_a_crash() -> None:
+    """Found by the DTR fuzz test: ``"resourceType": null`` in a contained resource."""
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "in-progress",
+        "contained": [{"resourceType": None, "id": "q"}],
+    }
+    issues = validate_structure(response)
+    assert [i.message for i in issues] == ["unknown resource type None"]
+    assert issues[0].path == "QuestionnaireResponse.contained[0]"

@@ -215,7 +215,7 @@ def geometric_mean(items: list[Any]) -> Any:
 @_aggregate("AllTrue", keep_nulls=True)
 def all_true(items: list[Any]) -> bool:
     """True when every non-null element is true (true for an empty list)."""
-    return all(i is True for i in items)
+    return all(i is not False for i in items)
 
 
 @_aggregate("AnyTrue", keep_nulls=True)

@@ -170,8 +170,11 @@ _unary(
 
 
 def _ln(a: Any) -> Decimal | None:
-    if a <= 0:
-        raise CqlRuntimeError(f"Ln({a}) is undefined")
+    """Natural logarithm: null for a negative argument (no real result), an error at 0."""
+    if a < 0:
+        return None
+    if a == 0:
+        raise CqlRuntimeError("Ln(0) is negative infinity")
     with localcontext(CONTEXT):
         return Decimal(a).ln()
 

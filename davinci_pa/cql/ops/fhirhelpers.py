@@ -1,5 +1,8 @@
 """Native FHIRHelpers 4.0.1: FHIR R4 JSON to CQL System values without running ELM bodies.
 
+Only our FHIRHelpers version '4.0.1' is replaced; another version (the CDS-Library's 4.0.0)
+runs its own ELM bodies, whose semantics may differ (for example on a Period without start).
+
 The translator wraps every FHIR-typed operand in ``FHIRHelpers.To*`` calls; these Python
 versions replace the ELM function bodies (same semantics as FHIRHelpers-4.0.1.cql: a
 Quantity with a comparator or a non-UCUM unit is an error, calendar-unit codes become CQL
@@ -28,6 +31,7 @@ from davinci_pa.cql.values.temporal import (
 )
 
 LIBRARY = "FHIRHelpers"
+VERSION = "4.0.1"
 UCUM = "http://unitsofmeasure.org"
 CALENDAR = "http://hl7.org/fhirpath/CodeSystem/calendar-units"
 _CALENDAR_UNITS = {
@@ -49,28 +53,28 @@ def _primitive(value: Any) -> Any:
     return value
 
 
-@register_native(LIBRARY, "ToString")
+@register_native(LIBRARY, VERSION, "ToString")
 def to_string(value: Any) -> str | None:
     """``FHIRHelpers.ToString`` for every string-like primitive and code enumeration."""
     value = _primitive(value)
     return None if value is None else str(value)
 
 
-@register_native(LIBRARY, "ToBoolean")
+@register_native(LIBRARY, VERSION, "ToBoolean")
 def to_boolean(value: Any) -> bool | None:
     """``FHIRHelpers.ToBoolean``."""
     value = _primitive(value)
     return value if isinstance(value, bool) else None
 
 
-@register_native(LIBRARY, "ToInteger")
+@register_native(LIBRARY, VERSION, "ToInteger")
 def to_integer(value: Any) -> int | None:
     """``FHIRHelpers.ToInteger``."""
     value = _primitive(value)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-@register_native(LIBRARY, "ToDecimal")
+@register_native(LIBRARY, VERSION, "ToDecimal")
 def to_decimal(value: Any) -> Decimal | None:
     """``FHIRHelpers.ToDecimal``."""
     value = _primitive(value)
@@ -89,25 +93,25 @@ def _parsed(value: Any, kind: type, parser: Any) -> Any:
         raise CqlRuntimeError(f"malformed FHIR date/time {value!r}") from exc
 
 
-@register_native(LIBRARY, "ToDateTime")
+@register_native(LIBRARY, VERSION, "ToDateTime")
 def to_datetime(value: Any) -> DateTime | None:
     """``FHIRHelpers.ToDateTime`` for dateTime and instant (an absent offset stays unknown)."""
     return _parsed(value, DateTime, parse_datetime)  # type: ignore[no-any-return]
 
 
-@register_native(LIBRARY, "ToDate")
+@register_native(LIBRARY, VERSION, "ToDate")
 def to_date(value: Any) -> Date | None:
     """``FHIRHelpers.ToDate``."""
     return _parsed(value, Date, lambda text: parse_date(text[:10]))  # type: ignore[no-any-return]
 
 
-@register_native(LIBRARY, "ToTime")
+@register_native(LIBRARY, VERSION, "ToTime")
 def to_time(value: Any) -> Time | None:
     """``FHIRHelpers.ToTime``."""
     return _parsed(value, Time, parse_time)  # type: ignore[no-any-return]
 
 
-@register_native(LIBRARY, "ToQuantity")
+@register_native(LIBRARY, VERSION, "ToQuantity")
 def to_quantity(value: Any) -> Quantity | None:
     """``FHIRHelpers.ToQuantity``: UCUM or calendar units only, no comparator."""
     value = unwrap(value)
@@ -130,7 +134,7 @@ def to_quantity(value: Any) -> Quantity | None:
     return Quantity(Decimal(str(number)), unit or "1")
 
 
-@register_native(LIBRARY, "ToRatio")
+@register_native(LIBRARY, VERSION, "ToRatio")
 def to_ratio(value: Any) -> Ratio | None:
     """``FHIRHelpers.ToRatio``."""
     value = unwrap(value)
@@ -140,7 +144,7 @@ def to_ratio(value: Any) -> Ratio | None:
     return None if num is None or den is None else Ratio(num, den)
 
 
-@register_native(LIBRARY, "ToInterval")
+@register_native(LIBRARY, VERSION, "ToInterval")
 def to_interval(value: Any) -> Interval | None:
     """``FHIRHelpers.ToInterval`` for a Period (DateTime bounds) or a Range (Quantity bounds)."""
     value = unwrap(value)
@@ -153,7 +157,7 @@ def to_interval(value: Any) -> Interval | None:
     return Interval(start, end, start is not None, True)
 
 
-@register_native(LIBRARY, "ToCode")
+@register_native(LIBRARY, VERSION, "ToCode")
 def to_code(value: Any) -> Code | None:
     """``FHIRHelpers.ToCode``."""
     value = unwrap(value)
@@ -164,7 +168,7 @@ def to_code(value: Any) -> Code | None:
     return Code(value.get("code"), value.get("system"), value.get("version"), value.get("display"))
 
 
-@register_native(LIBRARY, "ToConcept")
+@register_native(LIBRARY, VERSION, "ToConcept")
 def to_concept(value: Any) -> Concept | None:
     """``FHIRHelpers.ToConcept``."""
     value = unwrap(value)

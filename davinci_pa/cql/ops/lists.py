@@ -204,3 +204,36 @@ def times(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
         return [CqlTuple({**dict(left), **dict(right)}) for left in a for right in b]
 
     return run
+
+
+def _children(value: Any) -> list[Any]:
+    if isinstance(value, dict | CqlTuple):
+        items = [v for k, v in value.items() if k != "resourceType"]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return []
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, list):
+            out.extend(i for i in item if i is not None)
+        elif item is not None:
+            out.append(item)
+    return out
+
+
+def descendents(value: Any) -> list[Any]:
+    """Every element below ``value``, depth first (FHIRPath ``descendants()``)."""
+    out: list[Any] = []
+    for child in _children(value):
+        out.append(child)
+        out.extend(descendents(child))
+    return out
+
+
+@node("Children", "Descendents")
+def children_of(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
+    """``Children(x)``/``Descendents(x)`` of a structured value (null for null)."""
+    source = comp.compile(elm.get("source"))
+    collect = descendents if elm.get("type") == "Descendents" else _children
+    return lambda c: None if (value := source(c)) is None else collect(value)

@@ -11,9 +11,17 @@ from functools import cmp_to_key
 from typing import Any
 
 from davinci_pa.cql.compiler import NodeCompiler, node
-from davinci_pa.cql.model import get_property
+from davinci_pa.cql.model import (
+    TEMPORAL_ELEMENTS,
+    TEMPORAL_PRIMITIVES,
+    choice_value,
+    get_property,
+    temporal_value,
+)
 from davinci_pa.cql.ops.lists import distinct
+from davinci_pa.cql.ops.temporal import TEMPORAL
 from davinci_pa.cql.runtime import MISSING, Ctx, Fn
+from davinci_pa.cql.types import split_qname
 from davinci_pa.cql.values.equality import compare
 from davinci_pa.cql.values.tuples import CqlTuple
 
@@ -179,9 +187,17 @@ def _sorted(plan: _Plan, c: Ctx, rows: list[Any]) -> list[Any]:
 
 
 def _null_first(x: Any, y: Any) -> int:
+    """Sort order: nulls first, then by value.
+
+    Date/time values equal to their common precision sort the less precise first
+    (``@2012-10-05`` before ``@2012-10-05T10``).
+    """
     if x is None or y is None:
         return (x is not None) - (y is not None)
-    return compare(x, y) or 0
+    result = compare(x, y)
+    if result is None and isinstance(x, TEMPORAL) and isinstance(y, TEMPORAL):
+        return len(x.parts) - len(y.parts)
+    return result or 0
 
 
 @node("IdentifierRef")
@@ -200,7 +216,12 @@ def identifier_ref(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
 
 @node("Property")
 def property_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
-    """Navigate ``source.path`` (or ``scope.path`` for an alias; the sort row otherwise)."""
+    """Navigate ``source.path`` (or ``scope.path`` for an alias; the sort row otherwise).
+
+    The ``value`` of a FHIR date/dateTime/instant/time is a CQL Date/DateTime/Time: known from
+    the node's result type (our compiler keeps it on such nodes), from an ``As`` source, or
+    at run time from the type a choice element carries.
+    """
     path = elm["path"]
     steps = path.split(".")
     if elm.get("source") is not None:
@@ -208,6 +229,8 @@ def property_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
     else:
         scope = elm.get("scope", THIS)
         source = lambda c: c.vars.get(scope)  # noqa: E731
+    if steps == ["value"]:
+        return _value_step(source, _temporal_result(comp, elm))
     if len(steps) == 1:
         return lambda c: get_property(source(c), path)
 
@@ -218,3 +241,40 @@ def property_(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
         return value
 
     return walk
+
+
+def _value_step(source: Fn, temporal: str | None) -> Fn:
+    if temporal is None:
+        return lambda c: choice_value(source(c))
+    return lambda c: temporal_value(get_property(source(c), "value"), temporal)
+
+
+def _temporal_result(comp: NodeCompiler, elm: dict[str, Any]) -> str | None:
+    """``Date``/``DateTime``/``Time`` when a ``.value`` node is statically of that type."""
+    model, name = split_qname(str(elm.get("resultTypeName", "")))
+    if model == "System" and name in ("Date", "DateTime", "Time"):
+        return name
+    source = elm.get("source")
+    static = _static_fhir_type(comp, source) if isinstance(source, dict) else None
+    return TEMPORAL_PRIMITIVES.get(static or "")
+
+
+def _static_fhir_type(comp: NodeCompiler, elm: dict[str, Any], depth: int = 0) -> str | None:
+    """The FHIR type an expression is known to have without result types, if any.
+
+    From a result type, an ``As``, a function operand's declared type, or a date/time element
+    of a data type whose type is known that way (``period."start"`` in a function over a
+    ``FHIR.Period``).
+    """
+    kind = elm.get("type")
+    qname = elm.get("resultTypeName")
+    if kind == "As":
+        spec = elm.get("asTypeSpecifier") or {}
+        qname = elm.get("asType") or (spec.get("name") if isinstance(spec, dict) else None)
+    elif kind == "OperandRef":
+        qname = comp.declared_operands.get(str(elm.get("name")))
+    elif kind == "Property" and qname is None and isinstance(elm.get("source"), dict):
+        parent = _static_fhir_type(comp, elm["source"], depth + 1) if depth < 8 else None
+        return TEMPORAL_ELEMENTS.get(parent or "", {}).get(str(elm.get("path")))
+    model, name = split_qname(str(qname or ""))
+    return name if model == "FHIR" else None

@@ -1,7 +1,8 @@
 """References: defines, functions, parameters, operands, aliases and terminology declarations.
 
 ELM §4 (Expression/Function/Parameter refs) and §5 (clinical references). Function calls to
-registered native implementations (e.g. FHIRHelpers) skip the ELM body entirely.
+registered native implementations (our FHIRHelpers 4.0.1) skip the ELM body entirely; other
+versions of a library (such as the CDS-Library's FHIRHelpers 4.0.0) run their own ELM.
 """
 
 from __future__ import annotations
@@ -16,17 +17,29 @@ from davinci_pa.cql.types import type_key
 from davinci_pa.cql.values.clinical import Code, CodeSystemRef, Concept, ValueSetRef
 from davinci_pa.errors import ElmLoadError
 
-NATIVE: dict[tuple[str, str], Callable[..., Any]] = {}
+NATIVE: dict[tuple[str, str | None, str], Callable[..., Any]] = {}
 
 
-def register_native(library: str, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a Python implementation for ``library.name`` (any overload)."""
+def register_native(
+    library: str, version: str, name: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a Python implementation for ``name`` (any overload) of one library version."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        NATIVE[(library, name)] = fn
+        NATIVE[(library, version, name)] = fn
         return fn
 
     return register
+
+
+def _native(comp: NodeCompiler, local: str | None, name: str) -> Callable[..., Any] | None:
+    if local is None:
+        return NATIVE.get((comp.library.name, comp.library.version, name))
+    path, version = comp.library.includes.get(local, (local, None))
+    if version is None:
+        lib = comp.library.resolve_library(local)
+        version = lib.version if lib is not None else None
+    return NATIVE.get((path, version, name))
 
 
 def _target(comp: NodeCompiler, elm: dict[str, Any]) -> CompiledLibrary:
@@ -65,23 +78,22 @@ def function_ref(comp: NodeCompiler, elm: dict[str, Any]) -> Fn:
     """A call to a user-defined (or natively implemented) function."""
     args = comp.operands(elm)
     name = elm["name"]
-    local = elm.get("libraryName")
-    target = comp.library.includes.get(local, (local, None))[0] if local else comp.library.name
-    native = NATIVE.get((target or "", name))
+    native = _native(comp, elm.get("libraryName"), name)
     if native is not None:
         return _native_call(native, args)
     lib = _target(comp, elm)
     definition = _select_overload(lib, name, elm)
     if definition.get("external"):
         raise ElmLoadError(f"external function {lib.name}.{name} has no implementation")
-    names = [o["name"] for o in definition.get("operand", [])]
+    operands = definition.get("operand", [])
+    names = [o["name"] for o in operands]
     key = f"function:{name}:{id(definition)}"
     body_elm = definition.get("expression")
 
     def invoke(c: Ctx) -> Any:
         values = [a(c) for a in args]
         base = _base(c, lib)
-        body = lib.compiled(key, body_elm)
+        body = lib.compiled(key, body_elm, operands)
         return body(base.child(dict(zip(names, values, strict=True))))
 
     return invoke

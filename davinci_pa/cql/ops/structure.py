@@ -12,6 +12,7 @@ from davinci_pa.cql.values.clinical import Code, Concept, ValueSetRef
 from davinci_pa.cql.values.decimals import DECIMAL_MAX, check_int, check_long, normalize_decimal
 from davinci_pa.cql.values.equality import compare
 from davinci_pa.cql.values.interval import Interval
+from davinci_pa.cql.values.quantity import Quantity, Ratio
 from davinci_pa.cql.values.tuples import CqlTuple
 from davinci_pa.errors import ElmLoadError
 
@@ -110,11 +111,31 @@ def _concept(values: dict[str, Any]) -> Concept:
     return Concept(tuple(values.get("codes") or ()), values.get("display"))
 
 
+def _quantity(values: dict[str, Any]) -> Quantity | None:
+    value = values.get("value")
+    if value is None:
+        return None
+    return Quantity(Decimal(value), values.get("unit") or "1")
+
+
+def _ratio(values: dict[str, Any]) -> Ratio | None:
+    numerator, denominator = values.get("numerator"), values.get("denominator")
+    if not isinstance(numerator, Quantity) or not isinstance(denominator, Quantity):
+        return None
+    return Ratio(numerator, denominator)
+
+
 def _valueset(values: dict[str, Any]) -> ValueSetRef:
     return ValueSetRef(values.get("id") or "", values.get("version"), values.get("name"))
 
 
-INSTANCE_FACTORIES: dict[str, Any] = {"Code": _code, "Concept": _concept, "ValueSet": _valueset}
+INSTANCE_FACTORIES: dict[str, Any] = {
+    "Code": _code,
+    "Concept": _concept,
+    "Quantity": _quantity,
+    "Ratio": _ratio,
+    "ValueSet": _valueset,
+}
 
 
 @node("Code")

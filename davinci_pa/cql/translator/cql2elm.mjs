@@ -21,8 +21,9 @@
 // The ELM is returned exactly as the translator wrote it; post-processing and formatting
 // happen in Python (davinci_pa/cql/compile.py).
 //
-// Models: System comes from the translator itself (SystemModelInfoProvider); FHIR 4.0.1 from
-// the model info shipped in cql-exec-fhir. UCUM units are validated with @lhncbc/ucum-lhc.
+// Models: System comes from the translator itself (SystemModelInfoProvider); FHIR 4.0.1 and
+// 4.0.0 (the version all Da Vinci CDS-Library content declares) from the model infos shipped
+// in cql-exec-fhir. UCUM units are validated with @lhncbc/ucum-lhc.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -51,12 +52,12 @@ async function importModule(specifier) {
 const cql = await importModule("@cqframework/cql/cql");
 const cqlToElm = await importModule("@cqframework/cql/cql-to-elm");
 const ucum = requireFromModules("@lhncbc/ucum-lhc");
-const FHIR_MODEL_INFO = path.join(
+const FHIR_MODEL_INFOS = path.join(
   path.dirname(requireFromModules.resolve("cql-exec-fhir/package.json")),
   "lib",
   "modelInfos",
-  "fhir-modelinfo-4.0.1.xml",
 );
+const FHIR_VERSIONS = ["4.0.1", "4.0.0"]; // the first is the default for `using FHIR`
 
 const LIBRARY_HEADER =
   /^\s*library\s+(?:"((?:[^"\\]|\\.)+)"|([A-Za-z_][A-Za-z0-9_]*))(?:\s+version\s+'((?:[^'\\]|\\.)*)')?/m;
@@ -120,15 +121,19 @@ function ucumService() {
   );
 }
 
+function fhirModelInfo(version) {
+  const wanted = version ?? FHIR_VERSIONS[0];
+  if (!FHIR_VERSIONS.includes(wanted)) return null;
+  const file = path.join(FHIR_MODEL_INFOS, `fhir-modelinfo-${wanted}.xml`);
+  return cqlToElm.stringAsSource(fs.readFileSync(file, "utf8"));
+}
+
 function modelManager() {
-  const fhirXml = fs.readFileSync(FHIR_MODEL_INFO, "utf8");
   const manager = new cqlToElm.ModelManager();
   manager.modelInfoLoader.registerModelInfoProvider(new cql.SystemModelInfoProvider());
   manager.modelInfoLoader.registerModelInfoProvider(
     cqlToElm.createModelInfoProvider((id, _system, version) =>
-      id === "FHIR" && (version == null || version === "4.0.1")
-        ? cqlToElm.stringAsSource(fhirXml)
-        : null,
+      id === "FHIR" ? fhirModelInfo(version) : null,
     ),
   );
   return manager;

@@ -51,7 +51,8 @@ def _unknown_types(value: Any, path: str) -> Iterator[Issue]:
     """Yield issues for nested ``resourceType`` values fhir.resources cannot parse."""
     if isinstance(value, dict):
         rtype = value.get("resourceType")
-        if rtype is not None and not (isinstance(rtype, str) and known_resource_type(rtype)):
+        named = "resourceType" in value
+        if named and not (isinstance(rtype, str) and known_resource_type(rtype)):
             yield Issue("error", path, f"unknown resource type {rtype!r}", None, "structure")
             return
         for key, child in value.items():
