@@ -3,10 +3,10 @@
     .venv/bin/python bench/export.py [--authorizations 100000] [--members 20000] [--sqlite]
 
 Submits one real PAS request (the PAS kit's pended referral) through the library, then has
-the database copy its rows (authorization, request, response, items) ``--authorizations``
-times over ``--members`` members, writes one attribution Group of all members and runs the
-export job as the worker does (``ProviderAccess.run_next``: member batches, three queries per
-500 authorizations, a PDex ExplanationOfBenefit rendered per line of NDJSON). Prints the
+the database copy its rows (authorization, request, response, items and the stored PDex
+resource, given the copy's id) ``--authorizations`` times over ``--members`` members,
+writes one attribution Group of all members and runs the export job as the worker does
+(``ProviderAccess.run_next``: member batches, the stored resources copied to NDJSON). Prints the
 resources per second and the peak RSS before and after, at two sizes, so memory can be seen
 to stay flat. PostgreSQL (``DAVINCI_PA_BENCH_POSTGRES_URL``, default the test database on
 127.0.0.1) unless ``--sqlite``. Goal: >= 5,000 resources/s on PostgreSQL, memory flat.
@@ -33,7 +33,7 @@ from davinci_pa import shipped  # noqa: E402
 from davinci_pa.pas.options import PasOptions  # noqa: E402
 from davinci_pa.payer import Payer  # noqa: E402
 from davinci_pa.store import Database  # noqa: E402
-from davinci_pa.store.schema import pas_authorizations  # noqa: E402
+from davinci_pa.store.schema import pa_resources, pas_authorizations  # noqa: E402
 from tests.security.conftest import claim_bundle  # noqa: E402
 
 POSTGRES = os.environ.get(
@@ -62,7 +62,15 @@ COPIES = (
     """INSERT INTO pas_items (pa_id, sequence, item, action, decision, decided_at)
     SELECT 'x' || g, sequence, item, action, decision, decided_at
     FROM pas_items, ({rows}) AS numbers WHERE pa_id = :seed""",
+    """INSERT INTO pa_resources (pa_id, resource, updated_at)
+    SELECT 'x' || g, {with_id}, updated_at
+    FROM pa_resources, ({rows}) AS numbers WHERE pa_id = :seed""",
 )
+_WITH_ID = {
+    "postgresql": "CAST(jsonb_set(CAST(resource AS jsonb), '{id}', to_jsonb('x' || g)) AS json)",
+    "sqlite": "json_set(resource, '$.id', 'x' || g)",
+}
+"""The stored PDex resource of each copy, under the copy's id (as every PAS change writes it)."""
 
 
 def fill(payer: Payer, authorizations: int, members: int) -> None:
@@ -73,8 +81,10 @@ def fill(payer: Payer, authorizations: int, members: int) -> None:
         rows = _ROWS[payer.database.dialect]
         for statement in COPIES:
             params = {"n": authorizations, "members": members, "seed": seed}
-            conn.execute(sa.text(statement.format(rows=rows)), params)
-        conn.execute(sa.delete(pas_authorizations).where(pas_authorizations.c.pa_id == seed))
+            sql = statement.format(rows=rows, with_id=_WITH_ID[payer.database.dialect])
+            conn.execute(sa.text(sql), params)
+        for table in (pas_authorizations, pa_resources):
+            conn.execute(sa.delete(table).where(table.c.pa_id == seed))
         if payer.database.dialect == "postgresql":
             conn.execute(sa.text("ANALYZE"))
     group = {
