@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from davinci_pa.access.member_match import MemberMatch
 from davinci_pa.access.patient import PatientAccess, PriorAuthorizationRenderer
 from davinci_pa.access.provider import ProviderAccess
 from davinci_pa.auth import AuthService
@@ -132,7 +133,9 @@ class Payer:
             clock=clock,
             new_id=new_id,
         )
+        self.member_match = MemberMatch(database, self.provider_access.records, clock=clock)
         self.pas.records.add_listener(self.provider_access.keep_resource)
+        self.pas.records.add_listener(self.member_match.keep)
         # -- DTR (issue 4) --
         self.dtr = payer_dtr(
             rules=rules.pack,

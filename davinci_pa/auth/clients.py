@@ -26,9 +26,9 @@ from davinci_pa.errors import ConfigurationError
 DEFAULT_CLIENT_SCOPE = "system/*.read system/*.write"
 """What a client may request when its registration names no ``scope``."""
 
-ROLES = frozenset({"reviewer", "provider"})
+ROLES = frozenset({"reviewer", "provider", "payer"})
 """Roles a registration may carry: ``reviewer`` decides pended work, ``provider`` reads
-Provider Access exports."""
+Provider Access exports, ``payer`` (another health plan) may call ``$member-match``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ OPERATION_DEFINITIONS = {
     "expand": "http://hl7.org/fhir/OperationDefinition/ValueSet-expand",
     "davinci-data-export": "http://hl7.org/fhir/us/davinci-atr/OperationDefinition/davinci-data-export",
     "export": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+    "member-match": "http://hl7.org/fhir/us/davinci-hrex/OperationDefinition/member-match",
 }
 PDEX = "http://hl7.org/fhir/us/davinci-pdex"
 SUPPORTED_PROFILES = {

@@ -22,6 +22,7 @@ from davinci_pa.store.schema import (
     access_group_members,
     access_groups,
     access_member_choices,
+    access_members,
 )
 
 ACCEPTED, RUNNING, COMPLETE, ERROR = "accepted", "running", "complete", "error"
@@ -197,3 +198,56 @@ class AccessRecords:
 
 def _fields(row: ExportRow) -> dict[str, Any]:
     return {k: getattr(row, k) for k in row.__dataclass_fields__}
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A member as the PAS requests described them (``$member-match``)."""
+
+    member_id: str
+    member_system: str | None
+    family: str | None
+    given: str | None
+    birth_date: str | None
+    gender: str | None
+    coverage_ids: tuple[str, ...]
+    """``system|value`` of the member's Coverage identifiers and ``subscriberId``."""
+
+
+def keep_member(conn: sa.Connection, row: MemberRow, at: datetime) -> None:
+    """Record (or refresh) a member's demographics inside the caller's transaction."""
+    table = access_members
+    values = {
+        "member_system": row.member_system,
+        "family": row.family.lower()[:128] if row.family else None,
+        "given": row.given.lower()[:128] if row.given else None,
+        "birth_date": row.birth_date,
+        "gender": row.gender,
+        "coverage_ids": ("," + ",".join(row.coverage_ids) + ",")[:1024],
+        "updated_at": at,
+    }
+    done = conn.execute(sa.update(table).where(table.c.member_id == row.member_id).values(**values))
+    if done.rowcount == 0:
+        conn.execute(sa.insert(table).values(member_id=row.member_id, **values))
+
+
+def members_born(db: Database, birth_date: str, family: str) -> list[MemberRow]:
+    """Members with this birth date and family name (case-insensitive)."""
+    table = access_members.c
+    query = sa.select(access_members).where(
+        table.birth_date == birth_date, table.family == family.lower()
+    )
+    with db.transaction() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        MemberRow(
+            r["member_id"],
+            r["member_system"],
+            r["family"],
+            r["given"],
+            r["birth_date"],
+            r["gender"],
+            tuple(i for i in str(r["coverage_ids"]).split(",") if i),
+        )
+        for r in rows
+    ]

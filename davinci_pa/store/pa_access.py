@@ -178,6 +178,11 @@ class Exchange:
     response: dict[str, object]
 
 
+def latest_request(conn: sa.Connection, pa_id: str) -> dict[str, Any] | None:
+    """The newest request Bundle of one authorization (inside the caller's transaction)."""
+    return _latest_requests(conn, [pa_id]).get(pa_id)
+
+
 def _latest_requests(conn: sa.Connection, ids: Sequence[str]) -> dict[str, dict[str, object]]:
     subs = pas_submissions.c
     newest = (

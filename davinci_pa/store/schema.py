@@ -369,6 +369,21 @@ access_exports = sa.Table(
 )
 """Bulk exports (FHIR Bulk Data kick-off): queued, run by the job worker, files expiring."""
 
+access_members = sa.Table(
+    "access_members",
+    metadata,
+    sa.Column("member_id", sa.String(128), primary_key=True),
+    sa.Column("member_system", sa.String(256), nullable=True),
+    sa.Column("family", sa.String(128), nullable=True, index=True),
+    sa.Column("given", sa.String(128), nullable=True),
+    sa.Column("birth_date", sa.String(10), nullable=True, index=True),
+    sa.Column("gender", sa.String(16), nullable=True),
+    sa.Column("coverage_ids", sa.String(1024), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Members as the PAS requests described them, for ``$member-match`` (HRex): demographics
+(family name lower-cased) and the Coverage identifiers, delimited ``,system|value,``."""
+
 pa_resources = sa.Table(
     "pa_resources",
     metadata,

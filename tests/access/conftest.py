@@ -25,6 +25,7 @@ PROVIDER_CLIENTS: dict[str, dict[str, Any]] = {
     "provider-a": {"scope": "system/ExplanationOfBenefit.read", "roles": ["provider"]},
     "provider-b": {"scope": "system/ExplanationOfBenefit.read", "roles": ["provider"]},
     "no-role": {"scope": "system/ExplanationOfBenefit.read"},
+    "new-plan": {"scope": "system/Patient.read", "roles": ["payer"]},
 }
 
 

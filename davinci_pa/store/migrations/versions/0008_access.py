@@ -1,4 +1,4 @@
-"""PA data access: attribution Groups, member choices, bulk exports, stored PDex resources.
+"""PA data access: Groups, member choices and index, bulk exports, stored PDex resources.
 
 Each authorization's PDex resource is written with every later change; exports render those
 written before this revision on the fly.
@@ -19,7 +19,7 @@ _WHEN = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    """Create the five tables."""
+    """Create the six tables."""
     op.create_table(
         "access_groups",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -57,6 +57,17 @@ def upgrade() -> None:
     )
 
     op.create_table(
+        "access_members",
+        sa.Column("member_id", sa.String(128), primary_key=True),
+        sa.Column("member_system", sa.String(256), nullable=True),
+        sa.Column("family", sa.String(128), nullable=True, index=True),
+        sa.Column("given", sa.String(128), nullable=True),
+        sa.Column("birth_date", sa.String(10), nullable=True, index=True),
+        sa.Column("gender", sa.String(16), nullable=True),
+        sa.Column("coverage_ids", sa.String(1024), nullable=False),
+        sa.Column("updated_at", _WHEN, nullable=False),
+    )
+    op.create_table(
         "pa_resources",
         sa.Column("pa_id", sa.String(64), primary_key=True),
         sa.Column("resource", sa.JSON, nullable=False),
@@ -66,6 +77,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop them."""
-    for table in ("pa_resources", "access_exports", "access_member_choices", "access_group_members",
-                  "access_groups"):  # fmt: skip
+    tables = ("pa_resources", "access_members", "access_exports", "access_member_choices")
+    for table in (*tables, "access_group_members", "access_groups"):
         op.drop_table(table)

@@ -1,0 +1,28 @@
+"""Payer-to-Payer ``POST /fhir/Patient/$member-match`` (HRex 1.0.0; docs/access.md).
+
+Only SMART Backend Services clients whose ``DAVINCI_PA_CLIENTS`` entry has the ``payer``
+role (another health plan) and ``system/Patient.read`` may ask. No single match is 422.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response
+
+from davinci_pa.server.auth import audited, authorize, require_role
+from davinci_pa.server.fhir_http import current_payer, fhir_response, json_body
+
+blueprint = Blueprint("member_match", __name__)
+
+
+def install(app: Flask) -> None:
+    """Register the route."""
+    app.register_blueprint(blueprint)
+
+
+@blueprint.post("/fhir/Patient/$member-match")
+@audited("payer-to-payer.member-match")
+def member_match() -> Response:
+    """Match a member of another payer's request to ours."""
+    grant = authorize("Patient", "read")
+    require_role(grant, "payer")
+    return fhir_response(current_payer().member_match.match(json_body()))
