@@ -13,6 +13,7 @@ HRex ``regular`` or ``sensitive`` policy; a match records the member's Payer-to-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +22,13 @@ from davinci_pa.errors import RequestError
 from davinci_pa.fhir.json import obj, objects
 from davinci_pa.pas.request import PasRequest
 from davinci_pa.pas.submission import member_id
-from davinci_pa.store.access_records import AccessRecords, MemberRow, keep_member, members_born
+from davinci_pa.store.access_records import (
+    AccessRecords,
+    GroupRow,
+    MemberRow,
+    keep_member,
+    members_born,
+)
 from davinci_pa.store.clock import Clock, utc_now
 from davinci_pa.store.database import Database
 from davinci_pa.store.pa_access import latest_request
@@ -35,6 +42,23 @@ PARTS = {
     "CoverageToMatch": "Coverage",
     "CoverageToLink": "Coverage",
     "Consent": "Consent",
+}
+
+
+MATCH_RESULTS = "http://hl7.org/fhir/us/davinci-pdex/CodeSystem/PdexMultiMemberMatchResultCS"
+MATCH_CODES = {
+    "match": "Matched",
+    "nomatch": "Not Matched",
+    "consentconstraint": "Consent Constraint",
+}
+EXT_MATCH_PARAMETERS = (
+    "http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/base-ext-match-parameters"
+)
+_GROUPS = "http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/"
+MATCH_PROFILES = {
+    "match": _GROUPS + "pdex-member-match-group",
+    "nomatch": _GROUPS + "pdex-member-no-match-group",
+    "consentconstraint": _GROUPS + "pdex-member-no-match-group",
 }
 
 
@@ -100,6 +124,55 @@ class MemberMatch:
         """
         parts = _parts(body)
         _check_consent(parts["Consent"])
+        found = self._one(parts)
+        identifier = {"type": {"coding": [MEMBER_TYPE]}, "value": found.member_id}
+        if found.member_system:
+            identifier["system"] = found.member_system
+        return {
+            "resourceType": "Parameters",
+            "parameter": [{"name": "MemberIdentifier", "valueIdentifier": identifier}],
+        }
+
+    def bulk_match(self, body: Any, *, owner: str | None, new_id: Callable[[], str]) -> Resource:
+        """PDex ``Group/$bulk-member-match``: the matched members as a stored Group.
+
+        Each ``MemberBundle`` is matched as ``$member-match`` does; a member without a valid
+        Consent goes to ``ConsentConstraint``, one without a single match to ``NoMatch``.
+        The matched Group (PDex ``pdex-member-match-group``) is kept, so its owner can export
+        the members' prior authorizations (``Group/{id}/$davinci-data-export``).
+        """
+        bundles = _member_bundles(body)
+        results: dict[str, list[tuple[Resource, str | None]]] = {k: [] for k in MATCH_CODES}
+        for parts in bundles:
+            try:
+                _check_consent(parts["Consent"])
+            except RequestError:
+                results["consentconstraint"].append((parts["MemberPatient"], None))
+                continue
+            try:
+                member = self._one(parts)
+            except NoMemberMatch:
+                results["nomatch"].append((parts["MemberPatient"], None))
+                continue
+            results["match"].append((parts["MemberPatient"], member.member_id))
+        matched = _result_group("match", results["match"]) | {"id": new_id()}
+        self._records.put_group(
+            GroupRow(matched["id"], owner, matched, self._clock()),
+            [m for _, m in results["match"] if m],
+        )
+        return {
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "ResourceIdentifier", "resource": matched},
+                {"name": "NoMatch", "resource": _result_group("nomatch", results["nomatch"])},
+                {
+                    "name": "ConsentConstraint",
+                    "resource": _result_group("consentconstraint", results["consentconstraint"]),
+                },
+            ],
+        }
+
+    def _one(self, parts: dict[str, Resource]) -> MemberRow:
         patient = parts["MemberPatient"]
         name = next(iter(objects(patient.get("name"))), {})
         family, birth = _text(name.get("family")), _text(patient.get("birthDate"))
@@ -121,16 +194,39 @@ class MemberMatch:
                 else "more than one member matches; send the coverage identifier"
             )
         self._records.choose(found[0].member_id, self._clock(), payer_to_payer_opt_in=True)
-        identifier = {"type": {"coding": [MEMBER_TYPE]}, "value": found[0].member_id}
-        if found[0].member_system:
-            identifier["system"] = found[0].member_system
-        return {
-            "resourceType": "Parameters",
-            "parameter": [{"name": "MemberIdentifier", "valueIdentifier": identifier}],
+        return found[0]
+
+
+def _result_group(code: str, members: list[tuple[Resource, str | None]]) -> Resource:
+    """A PDex match-result Group of the submitted Patients (contained).
+
+    Each member points to its Patient (``base-ext-match-parameters``); matched ones are
+    ``Patient/{member id}``.
+    """
+    contained, entries = [], []
+    for n, (patient, member) in enumerate(members, 1):
+        contained.append({k: v for k, v in patient.items() if k != "id"} | {"id": str(n)})
+        entity: dict[str, Any] = {
+            "extension": [{"url": EXT_MATCH_PARAMETERS, "valueReference": {"reference": f"#{n}"}}]
         }
+        entity["reference" if member else "display"] = (
+            f"Patient/{member}" if member else "not matched"
+        )
+        entries.append({"entity": entity})
+    group: dict[str, Any] = {
+        "resourceType": "Group",
+        "meta": {"profile": [MATCH_PROFILES[code]]},
+        "type": "person",
+        "actual": True,
+        "code": {"coding": [{"system": MATCH_RESULTS, "code": code, "display": MATCH_CODES[code]}]},
+        "quantity": len(entries),
+    }
+    if contained:
+        group |= {"contained": contained, "member": entries}
+    return group
 
 
-def _parts(body: Any) -> dict[str, Resource]:
+def _parts(body: Any, *, consent_required: bool = True) -> dict[str, Resource]:
     if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
         raise RequestError("$member-match takes a FHIR Parameters resource (HRex member-match-in)")
     found: dict[str, Resource] = {}
@@ -142,10 +238,34 @@ def _parts(body: Any) -> dict[str, Resource]:
         if resource.get("resourceType") != PARTS[name]:
             raise RequestError(f"{name} must hold a {PARTS[name]} resource")
         found[str(name)] = resource
-    missing = [p for p in ("MemberPatient", "CoverageToMatch", "Consent") if p not in found]
+    required = ("MemberPatient", "CoverageToMatch", *(("Consent",) if consent_required else ()))
+    found.setdefault("Consent", {})
+    missing = [p for p in required if not found.get(p)]
     if missing:
         raise RequestError(f"$member-match needs the parts {missing}")
     return found
+
+
+def _member_bundles(body: Any) -> list[dict[str, Resource]]:
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise RequestError("$bulk-member-match takes a FHIR Parameters of MemberBundle parts")
+    bundles = []
+    for n, parameter in enumerate(objects(body.get("parameter"))):
+        if parameter.get("name") != "MemberBundle":
+            raise RequestError(f"Parameters.parameter[{n}] must be a MemberBundle")
+        parts = {
+            "resourceType": "Parameters",
+            "parameter": [
+                p for p in objects(parameter.get("part")) if p.get("name") != "MemberIdentifier"
+            ],
+        }
+        try:
+            bundles.append(_parts(parts, consent_required=False))
+        except RequestError as error:
+            raise RequestError(f"MemberBundle {n}: {error.message}") from None
+    if not bundles:
+        raise RequestError("$bulk-member-match needs at least one MemberBundle")
+    return bundles
 
 
 def _check_consent(consent: Resource) -> None:

@@ -41,6 +41,8 @@ PROVIDER_GROUP = "http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/pdex-p
 EXT_OPTED_OUT = "http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/base-ext-members-opted-out"
 EXPORT_TYPES = ("ExplanationOfBenefit",)
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
+PAYER_TO_PAYER_YEARS = timedelta(days=5 * 365 + 1)
+"""Payer-to-Payer exchanges up to five years of prior authorizations."""
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
@@ -115,12 +117,30 @@ class ProviderAccess:
 
     # -- exports -------------------------------------------------------------------------
 
+    def export_kind(self, group_id: str, client: str | None) -> str:
+        """``payer`` for a Payer-to-Payer match Group (its owner only), else ``provider``.
+
+        Raises:
+            ResourceNotFound: no such Group, or another payer's match Group (404).
+        """
+        row = self.records.group(group_id)
+        if row is None:
+            raise ResourceNotFound(f"no Group {group_id}")
+        codes = {c.get("code") for c in objects(obj(row.resource.get("code")).get("coding"))}
+        if "match" not in codes:
+            return "provider"
+        if row.owner != client:
+            raise ResourceNotFound(f"no Group {group_id}")
+        return "payer"
+
     def kick_off(
         self,
         group_id: str,
         client: str | None,
         params: Mapping[str, Sequence[str]],
         request_url: str,
+        *,
+        kind: str = "provider",
     ) -> ExportRow:
         """Queue an export of the Group's members' prior authorizations.
 
@@ -132,7 +152,7 @@ class ProviderAccess:
             raise ResourceNotFound(f"no Group {group_id}")
         row = ExportRow(
             id=self._new_id(),
-            kind="provider",
+            kind=kind,
             group_id=group_id,
             client=client,
             since=_export_since(params),
@@ -198,13 +218,23 @@ class ProviderAccess:
         return len(expired)
 
     def _write(self, row: ExportRow) -> list[dict[str, Any]]:
-        members = self.records.members(row.group_id, provider_access=True)
+        if row.kind == "payer":  # opted in; five years; no denials (CMS-0057-F 156.223)
+            opted_in = [m for m in self.records.members(row.group_id) if self.records.choices(m)[1]]
+            batches = self._store.of_members(
+                opted_in,
+                since=row.requested_at - PAYER_TO_PAYER_YEARS,
+                changed_after=row.since,
+                exclude_denied=True,
+            )
+        else:
+            members = self.records.members(row.group_id, provider_access=True)
+            batches = self._store.of_members(members, changed_after=row.since)
         target = self._folder / row.id
         target.mkdir(parents=True, exist_ok=True)
         path = target / "ExplanationOfBenefit.ndjson"
         count = 0
         with path.open("w", encoding="utf-8") as out:
-            for batch in self._store.of_members(members, changed_after=row.since):
+            for batch in batches:
                 for found in batch:
                     line = found if isinstance(found, str) else json.dumps(self.render(found))
                     out.write(line + "\n")

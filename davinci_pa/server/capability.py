@@ -34,6 +34,7 @@ INSTANTIATES = (
     f"{PAS}/CapabilityStatement/IntermediaryCapabilities",
     f"{DTR}/CapabilityStatement/dtr-payer-service",
 )
+PDEX = "http://hl7.org/fhir/us/davinci-pdex"
 OPERATION_DEFINITIONS = {
     "submit": f"{PAS}/OperationDefinition/Claim-submit",
     "inquire": f"{PAS}/OperationDefinition/Claim-inquiry",
@@ -45,8 +46,8 @@ OPERATION_DEFINITIONS = {
     "davinci-data-export": "http://hl7.org/fhir/us/davinci-atr/OperationDefinition/davinci-data-export",
     "export": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
     "member-match": "http://hl7.org/fhir/us/davinci-hrex/OperationDefinition/member-match",
+    "bulk-member-match": f"{PDEX}/OperationDefinition/bulk-member-match",
 }
-PDEX = "http://hl7.org/fhir/us/davinci-pdex"
 SUPPORTED_PROFILES = {
     "Claim": (
         f"{PAS}/StructureDefinition/profile-claim",

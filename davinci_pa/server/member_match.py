@@ -1,10 +1,15 @@
-"""Payer-to-Payer ``POST /fhir/Patient/$member-match`` (HRex 1.0.0; docs/access.md).
+"""Payer-to-Payer member matching: HRex ``$member-match`` and PDex ``$bulk-member-match``.
+
+The matched Group of ``Group/$bulk-member-match`` is exported through the Bulk Data routes of
+:mod:`davinci_pa.server.provider_access` (docs/access.md).
 
 Only SMART Backend Services clients whose ``DAVINCI_PA_CLIENTS`` entry has the ``payer``
 role (another health plan) and ``system/Patient.read`` may ask. No single match is 422.
 """
 
 from __future__ import annotations
+
+import uuid
 
 from flask import Blueprint, Flask, Response
 
@@ -26,3 +31,16 @@ def member_match() -> Response:
     grant = authorize("Patient", "read")
     require_role(grant, "payer")
     return fhir_response(current_payer().member_match.match(json_body()))
+
+
+@blueprint.post("/fhir/Group/$bulk-member-match")
+@audited("payer-to-payer.bulk-member-match")
+def bulk_member_match() -> Response:
+    """Match many members (PDex); the matched Group can then be exported."""
+    grant = authorize("Patient", "read")
+    require_role(grant, "payer")
+    payer = current_payer()
+    answer = payer.member_match.bulk_match(
+        json_body(), owner=grant.client_id, new_id=lambda: str(uuid.uuid4())
+    )
+    return fhir_response(answer)

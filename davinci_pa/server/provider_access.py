@@ -67,11 +67,13 @@ def read_group(group_id: str) -> Response:
 def export(group_id: str) -> Response:
     """Bulk Data kick-off: queue the export of the Group's prior authorizations."""
     grant = authorize("ExplanationOfBenefit", "read")
-    require_role(grant, "provider")
+    access = current_payer().provider_access
+    kind = access.export_kind(group_id, grant.client_id)
+    require_role(grant, kind)  # provider: Provider Access; payer: its own match Group
     params = {k: request.args.getlist(k) for k in request.args}
     if request.method == "POST":
         params |= _parameters(json_body())
-    row = current_payer().provider_access.kick_off(group_id, grant.client_id, params, request.url)
+    row = access.kick_off(group_id, grant.client_id, params, request.url, kind=kind)
     g.audit_target = f"Group/{group_id}"
     response = Response(status=202)
     response.headers["Content-Location"] = f"{_base()}/bulk/status/{row.id}"

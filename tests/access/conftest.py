@@ -25,7 +25,14 @@ PROVIDER_CLIENTS: dict[str, dict[str, Any]] = {
     "provider-a": {"scope": "system/ExplanationOfBenefit.read", "roles": ["provider"]},
     "provider-b": {"scope": "system/ExplanationOfBenefit.read", "roles": ["provider"]},
     "no-role": {"scope": "system/ExplanationOfBenefit.read"},
-    "new-plan": {"scope": "system/Patient.read", "roles": ["payer"]},
+    "new-plan": {
+        "scope": "system/Patient.read system/ExplanationOfBenefit.read",
+        "roles": ["payer"],
+    },
+    "other-plan": {
+        "scope": "system/Patient.read system/ExplanationOfBenefit.read",
+        "roles": ["payer"],
+    },
 }
 
 

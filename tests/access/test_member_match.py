@@ -114,3 +114,60 @@ def test_the_hrex_examples_replay(members: Tenants) -> None:
         if "-in" in name:
             answer = members.post("new-plan", "/fhir/Patient/$member-match", copy.deepcopy(example))
             assert answer.status_code == 422, answer.text
+
+
+def _bundle(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"name": "MemberBundle", "part": parameters["parameter"]}
+
+
+def test_bulk_member_match_then_the_payer_to_payer_export(members: Tenants) -> None:
+    """PDex $bulk-member-match: matched, not matched and consent-constrained Groups; the
+    matched Group's export has the opted-in members' requests of five years, no denials."""
+    from tests.access.test_provider_access import _finished, _get
+
+    kept = submit_for(members, "bm-approved", member="MEM-BM1", code="E0250")
+    denied = submit_for(members, "bm-denied", member="MEM-BM1")
+    deny = [{"sequence": s, "action": "A3", "reason": "No.", "reasonCodes": ["T1"]} for s in (1, 2)]
+    assert members.post("reviewer", f"/admin/pas/{denied}/decision", {"items": deny}).ok
+    submit_for(members, "bm-constrained", member="MEM-BM2")
+    no_consent = {**CONSENT, "provision": {"type": "deny"}}
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            _bundle(_parameters(member="MEM-BM1")),
+            _bundle(_parameters(birth="1901-01-01")),
+            _bundle(_parameters(member="MEM-BM2", Consent=no_consent)),
+        ],
+    }
+    answer = members.post("new-plan", "/fhir/Group/$bulk-member-match", body)
+    assert answer.status_code == 200, answer.text
+    result = {p["name"]: p["resource"] for p in answer.json()["parameter"]}
+    matched = result["ResourceIdentifier"]
+    assert [m["entity"]["reference"] for m in matched["member"]] == ["Patient/MEM-BM1"]
+    assert result["NoMatch"]["quantity"] == 1
+    assert result["ConsentConstraint"]["quantity"] == 1
+    validator = Validator.from_packages([shared_path("igs", "davinci-pdex-2.1.0.tgz"),
+                                         shared_path("igs", "davinci-hrex-1.0.0.tgz")])  # fmt: skip
+    for group in result.values():
+        assert [str(i) for i in validator.validate(group) if i.severity == "error"] == []
+
+    export = f"/fhir/Group/{matched['id']}/$davinci-data-export"
+    assert _get(members, "other-plan", export).status_code == 404  # not its match Group
+    assert _get(members, "provider-a", export).status_code == 404
+    kick = _get(members, "new-plan", export)
+    assert kick.status_code == 202, kick.text
+    manifest = _finished(members, "new-plan", kick.headers["Content-Location"]).json()
+    lines = _get(members, "new-plan", manifest["output"][0]["url"]).text.splitlines()
+    assert {json.loads(line)["id"] for line in lines} == {kept}  # the denial left out
+
+
+def test_bulk_member_match_refuses_malformed_bundles(members: Tenants) -> None:
+    bad = {"resourceType": "Parameters", "parameter": [{"name": "MemberBundle", "part": []}]}
+    answer = members.post("new-plan", "/fhir/Group/$bulk-member-match", bad)
+    assert answer.status_code == 400
+    assert "MemberBundle 0" in answer.json()["issue"][0]["diagnostics"]
+    empty = members.post(
+        "new-plan", "/fhir/Group/$bulk-member-match", {"resourceType": "Parameters"}
+    )
+    assert empty.status_code == 400
+    assert members.post("clinic-a", "/fhir/Group/$bulk-member-match", bad).status_code == 403
