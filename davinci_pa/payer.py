@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from davinci_pa.access.disclosure import DisclosureLog
 from davinci_pa.access.member_match import MemberMatch
 from davinci_pa.access.patient import PatientAccess, PriorAuthorizationRenderer
 from davinci_pa.access.provider import ProviderAccess
@@ -41,7 +42,7 @@ from davinci_pa.rules.cql_evaluator import CqlTopicEvaluator
 from davinci_pa.rules.evaluation import RuleBook
 from davinci_pa.rules.loader import load_rule_pack
 from davinci_pa.store import Database
-from davinci_pa.store.access_records import AccessRecords
+from davinci_pa.store.access_records import AccessRecords, Disclosures
 from davinci_pa.store.audit import AuditEvent, AuditLog
 from davinci_pa.store.clock import utc_now
 from davinci_pa.store.crd_records import AssertionRecord, CrdRecords, HookCall
@@ -124,7 +125,15 @@ class Payer:
         self.metrics = MetricsReporter(PaMetricsStore(database), rules.pack)
         self.prior_authorizations = PriorAuthorizationRenderer(self.pas.records, rules.pack)
         access_store = PaAccessStore(database)
-        self.patient_access = PatientAccess(access_store, self.prior_authorizations, clock=clock)
+        self.disclosures = DisclosureLog(
+            Disclosures(database),
+            self.options.security.public_base_url,
+            clock=clock,
+            new_id=new_id,
+        )
+        self.patient_access = PatientAccess(
+            access_store, self.prior_authorizations, clock=clock, disclosures=self.disclosures
+        )
         self.provider_access = ProviderAccess(
             AccessRecords(database),
             access_store,
@@ -132,8 +141,11 @@ class Payer:
             folder=export_folder,
             clock=clock,
             new_id=new_id,
+            disclosures=self.disclosures,
         )
-        self.member_match = MemberMatch(database, self.provider_access.records, clock=clock)
+        self.member_match = MemberMatch(
+            database, self.provider_access.records, clock=clock, disclosures=self.disclosures
+        )
         self.pas.records.add_listener(self.provider_access.keep_resource)
         self.pas.records.add_listener(self.member_match.keep)
         # -- DTR (issue 4) --

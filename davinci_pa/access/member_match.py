@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from davinci_pa.access.disclosure import DisclosureLog
 from davinci_pa.errors import RequestError
 from davinci_pa.fhir.json import obj, objects
 from davinci_pa.pas.request import PasRequest
@@ -103,10 +104,18 @@ def member_of_request(bundle: Resource) -> MemberRow | None:
 class MemberMatch:
     """Answers ``$member-match`` from the member index."""
 
-    def __init__(self, db: Database, records: AccessRecords, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        db: Database,
+        records: AccessRecords,
+        *,
+        clock: Clock = utc_now,
+        disclosures: DisclosureLog | None = None,
+    ) -> None:
         self._db = db
         self._records = records
         self._clock = clock
+        self._disclosures = disclosures
 
     def keep(self, conn: sa.Connection, pa_id: str) -> None:
         """Refresh the index from the authorization's latest request (a PAS change listener)."""
@@ -115,7 +124,7 @@ class MemberMatch:
         if member is not None:
             keep_member(conn, member, self._clock())
 
-    def match(self, body: Any) -> Resource:
+    def match(self, body: Any, *, recipient: str | None = None) -> Resource:
         """The ``Parameters`` out with ``MemberIdentifier``.
 
         Raises:
@@ -125,6 +134,7 @@ class MemberMatch:
         parts = _parts(body)
         _check_consent(parts["Consent"])
         found = self._one(parts)
+        self._disclosed([found.member_id], recipient, "$member-match")
         identifier = {"type": {"coding": [MEMBER_TYPE]}, "value": found.member_id}
         if found.member_system:
             identifier["system"] = found.member_system
@@ -156,6 +166,7 @@ class MemberMatch:
                 continue
             results["match"].append((parts["MemberPatient"], member.member_id))
         matched = _result_group("match", results["match"]) | {"id": new_id()}
+        self._disclosed([m for _, m in results["match"] if m], owner, "$bulk-member-match")
         self._records.put_group(
             GroupRow(matched["id"], owner, matched, self._clock()),
             [m for _, m in results["match"] if m],
@@ -171,6 +182,12 @@ class MemberMatch:
                 },
             ],
         }
+
+    def _disclosed(self, members: list[str], recipient: str | None, what: str) -> None:
+        if self._disclosures is not None:
+            self._disclosures.record(
+                members, recipient, interaction="operation", purpose="COC", what=what
+            )
 
     def _one(self, parts: dict[str, Resource]) -> MemberRow:
         patient = parts["MemberPatient"]

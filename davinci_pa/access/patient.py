@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from davinci_pa.access.disclosure import DisclosureLog
 from davinci_pa.access.eob import PRE_AUTH_REF, StoredAuthorization, explanation_of_benefit
 from davinci_pa.access.tokens import PatientGrant
 from davinci_pa.errors import ForbiddenError, RequestError, ResourceNotFound
@@ -78,12 +79,14 @@ class PatientAccess:
         window: timedelta = timedelta(days=366),
         member_of: MemberMapper = lambda patient: patient,
         clock: Clock = utc_now,
+        disclosures: DisclosureLog | None = None,
     ) -> None:
         self._store = store
         self._renderer = renderer
         self._window = window
         self._member_of = member_of
         self._clock = clock
+        self._disclosures = disclosures
 
     def read(self, grant: PatientGrant, pa_id: str) -> Resource:
         """One ExplanationOfBenefit of the token's member (403 another's, 404 none)."""
@@ -94,7 +97,9 @@ class PatientAccess:
             raise ResourceNotFound(f"no ExplanationOfBenefit {pa_id}")
         if auth.member_id != member:
             raise ForbiddenError("this ExplanationOfBenefit is not the token's patient's")
-        return self._renderer.render(auth)
+        resource = self._renderer.render(auth)
+        self._disclosed(grant, member, "read", f"ExplanationOfBenefit/{pa_id}")
+        return resource
 
     def search(self, grant: PatientGrant, params: Mapping[str, Sequence[str]]) -> SearchPage:
         """A page of the member's ExplanationOfBenefits for the search parameters.
@@ -117,7 +122,19 @@ class PatientAccess:
         count = _bounded_int(params, "_count", DEFAULT_COUNT, 1, MAX_COUNT)
         offset = _bounded_int(params, "_offset", 0, 0, 10_000_000)
         rows, total = self._store.page(wanted, limit=count, offset=offset)
-        return SearchPage([self._renderer.render(a) for a in rows], total, offset, count)
+        page = SearchPage([self._renderer.render(a) for a in rows], total, offset, count)
+        if rows:
+            self._disclosed(
+                grant, member, "search-type", f"ExplanationOfBenefit search ({len(rows)})"
+            )
+        return page
+
+    def _disclosed(self, grant: PatientGrant, member: str, interaction: str, what: str) -> None:
+        if self._disclosures is not None:
+            recipient = f"patient app of {grant.subject or 'member'} ({grant.issuer})"
+            self._disclosures.record(
+                [member], recipient, interaction=interaction, purpose="PATRQT", what=what
+            )
 
     def _member(self, grant: PatientGrant) -> str:
         member = self._member_of(grant.patient)

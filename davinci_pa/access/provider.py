@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from davinci_pa.access.disclosure import DisclosureLog
 from davinci_pa.access.eob import StoredAuthorization, explanation_of_benefit
 from davinci_pa.errors import DavinciError, ForbiddenError, RequestError, ResourceNotFound
 from davinci_pa.fhir.json import obj, objects
@@ -68,8 +69,10 @@ class ProviderAccess:
         lease: timedelta = timedelta(minutes=10),
         clock: Clock = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        disclosures: DisclosureLog | None = None,
     ) -> None:
         self.records = records
+        self._disclosures = disclosures
         self._store = store
         self._pack = pack
         self._folder = folder
@@ -219,9 +222,9 @@ class ProviderAccess:
 
     def _write(self, row: ExportRow) -> list[dict[str, Any]]:
         if row.kind == "payer":  # opted in; five years; no denials (CMS-0057-F 156.223)
-            opted_in = [m for m in self.records.members(row.group_id) if self.records.choices(m)[1]]
+            members = [m for m in self.records.members(row.group_id) if self.records.choices(m)[1]]
             batches = self._store.of_members(
-                opted_in,
+                members,
                 since=row.requested_at - PAYER_TO_PAYER_YEARS,
                 changed_after=row.since,
                 exclude_denied=True,
@@ -239,6 +242,12 @@ class ProviderAccess:
                     line = found if isinstance(found, str) else json.dumps(self.render(found))
                     out.write(line + "\n")
                     count += 1
+        if self._disclosures is not None:
+            purpose = "COC" if row.kind == "payer" else "TREAT"
+            what = f"bulk export {row.id} of Group/{row.group_id}"
+            self._disclosures.record(
+                members, row.client, interaction="operation", purpose=purpose, what=what
+            )
         return [{"type": "ExplanationOfBenefit", "url": path.name, "count": count}]
 
     def render(self, exchange: Exchange) -> Resource:

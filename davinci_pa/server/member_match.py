@@ -30,7 +30,8 @@ def member_match() -> Response:
     """Match a member of another payer's request to ours."""
     grant = authorize("Patient", "read")
     require_role(grant, "payer")
-    return fhir_response(current_payer().member_match.match(json_body()))
+    answer = current_payer().member_match.match(json_body(), recipient=grant.client_id)
+    return fhir_response(answer)
 
 
 @blueprint.post("/fhir/Group/$bulk-member-match")

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from davinci_pa.store.clock import aware_row
 from davinci_pa.store.database import Database
 from davinci_pa.store.schema import (
+    access_disclosures,
     access_exports,
     access_group_members,
     access_groups,
@@ -251,3 +252,33 @@ def members_born(db: Database, birth_date: str, family: str) -> list[MemberRow]:
         )
         for r in rows
     ]
+
+
+class Disclosures:
+    """The AuditEvents of disclosures, written in batches, read per member."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, events: Sequence[tuple[str, str | None, dict[str, Any]]], at: datetime) -> None:
+        """Store ``(member id, recipient, AuditEvent)`` rows."""
+        if not events:
+            return
+        rows = [
+            {"id": e["id"], "recorded_at": at, "member_id": m, "recipient": r, "event": e}
+            for m, r, e in events
+        ]
+        with self._db.transaction() as conn:
+            conn.execute(sa.insert(access_disclosures), rows)
+
+    def of_member(self, member_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """The member's disclosures, newest first."""
+        table = access_disclosures.c
+        query = (
+            sa.select(table.event)
+            .where(table.member_id == member_id)
+            .order_by(table.recorded_at.desc(), table.id)
+            .limit(limit)
+        )
+        with self._db.transaction() as conn:
+            return [dict(r[0]) for r in conn.execute(query)]

@@ -384,6 +384,17 @@ access_members = sa.Table(
 """Members as the PAS requests described them, for ``$member-match`` (HRex): demographics
 (family name lower-cased) and the Coverage identifiers, delimited ``,system|value,``."""
 
+access_disclosures = sa.Table(
+    "access_disclosures",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("member_id", sa.String(128), nullable=False, index=True),
+    sa.Column("recipient", sa.String(256), nullable=True),
+    sa.Column("event", sa.JSON, nullable=False),
+)
+"""Every disclosure of a member's PA data as an AuditEvent (IHE BALP PrivacyDisclosure)."""
+
 pa_resources = sa.Table(
     "pa_resources",
     metadata,

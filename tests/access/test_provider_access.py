@@ -84,6 +84,10 @@ def test_group_export_with_opt_out_and_denials(members: Tenants) -> None:
     assert exported == {approved, denied}  # denied included, the opted-out member left out
     assert opted_out not in exported
     assert members.newest_audit().action == "provider-access.disclosure"
+    (event,) = members.payer.disclosures.of_member("MEM-P2")  # BALP PrivacyDisclosure
+    assert event["purposeOfEvent"][0]["coding"][0]["code"] == "TREAT"
+    assert event["agent"][1]["who"]["display"] == "provider-a"
+    assert members.payer.disclosures.of_member("MEM-P3") == []  # opted out: nothing disclosed
 
     validator = Validator.from_packages([shared_path("igs", "davinci-pdex-2.1.0.tgz"),
                                          shared_path("igs", "davinci-hrex-1.0.0.tgz")])  # fmt: skip

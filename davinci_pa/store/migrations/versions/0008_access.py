@@ -19,7 +19,7 @@ _WHEN = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    """Create the six tables."""
+    """Create the seven tables."""
     op.create_table(
         "access_groups",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -68,6 +68,14 @@ def upgrade() -> None:
         sa.Column("updated_at", _WHEN, nullable=False),
     )
     op.create_table(
+        "access_disclosures",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("recorded_at", _WHEN, nullable=False, index=True),
+        sa.Column("member_id", sa.String(128), nullable=False, index=True),
+        sa.Column("recipient", sa.String(256), nullable=True),
+        sa.Column("event", sa.JSON, nullable=False),
+    )
+    op.create_table(
         "pa_resources",
         sa.Column("pa_id", sa.String(64), primary_key=True),
         sa.Column("resource", sa.JSON, nullable=False),
@@ -77,6 +85,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop them."""
-    tables = ("pa_resources", "access_members", "access_exports", "access_member_choices")
+    tables = (
+        "access_disclosures",
+        "pa_resources",
+        "access_members",
+        "access_exports",
+        "access_member_choices",
+    )
     for table in (*tables, "access_group_members", "access_groups"):
         op.drop_table(table)
