@@ -67,12 +67,12 @@ def read_group(group_id: str) -> Response:
 def export(group_id: str) -> Response:
     """Bulk Data kick-off: queue the export of the Group's prior authorizations."""
     grant = authorize("ExplanationOfBenefit", "read")
+    params = {k: request.args.getlist(k) for k in request.args}
+    if request.method == "POST":  # the body first: its size and shape are checked whatever else
+        params |= _parameters(json_body())
     access = current_payer().provider_access
     kind = access.export_kind(group_id, grant.client_id)
     require_role(grant, kind)  # provider: Provider Access; payer: its own match Group
-    params = {k: request.args.getlist(k) for k in request.args}
-    if request.method == "POST":
-        params |= _parameters(json_body())
     row = access.kick_off(group_id, grant.client_id, params, request.url, kind=kind)
     g.audit_target = f"Group/{group_id}"
     response = Response(status=202)

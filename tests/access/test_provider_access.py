@@ -176,3 +176,17 @@ def test_members_choose_records_and_prints_the_choice(
                  "--database-url", url]) == 0  # fmt: skip
     assert "opted out; Payer-to-Payer opted in" in capsys.readouterr().out
     assert members.payer.provider_access.records.choices("MEM-CLI") == (True, True)
+
+
+def test_post_kick_off_takes_parameters(members: Tenants) -> None:
+    """Bulk Data kick-off by POST with a Parameters body (``_since``, ``_type``)."""
+    _put(members, "/fhir/Group/clinic-post", _group("MEM-S1"))
+    path = "/fhir/Group/clinic-post/$davinci-data-export"
+    good = {"resourceType": "Parameters",
+            "parameter": [{"name": "_type", "valueString": "ExplanationOfBenefit"}]}  # fmt: skip
+    assert members.post("provider-a", path, good).status_code == 202
+    bad_type = {"resourceType": "Parameters",
+                "parameter": [{"name": "_type", "valueString": "Patient"}]}  # fmt: skip
+    assert members.post("provider-a", path, bad_type).status_code == 400
+    not_parameters = members.post("provider-a", path, {"resourceType": "Bundle"})
+    assert not_parameters.status_code == 400
