@@ -60,11 +60,13 @@ class DisclosureLog:
         ActReason (``PATRQT``, ``TREAT``, ``COC``); ``what``: the request or file disclosed.
         """
         now = self._clock()
-        events = [
-            (m, recipient, self._event(m, recipient, interaction, purpose, what, now))
-            for m in dict.fromkeys(members)
-        ]
-        self._store.add(events, now)
+        unique = list(dict.fromkeys(members))
+        for start in range(0, len(unique), 1000):  # bounded memory for large exports
+            events = [
+                (m, recipient, self._event(m, recipient, interaction, purpose, what, now))
+                for m in unique[start : start + 1000]
+            ]
+            self._store.add(events, now)
 
     def of_member(self, member: str) -> list[Resource]:
         """The AuditEvents of the member's disclosures, newest first."""
