@@ -22,7 +22,7 @@ from davinci_pa.pas.options import PasOptions
 from davinci_pa.payer import Payer
 from davinci_pa.server import access as access_routes
 from davinci_pa.server import auth as auth_routes
-from davinci_pa.server import background, cds, health, metrics, provider_access, reports
+from davinci_pa.server import background, cds, health, metrics, openapi, provider_access, reports
 from davinci_pa.server import dtr as dtr_routes
 from davinci_pa.server import pas as pas_routes
 from davinci_pa.server import review as review_routes
@@ -66,6 +66,7 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     reports.install(app, settings)
     access_routes.install(app, settings)
     provider_access.install(app)
+    openapi.install(app)
     return app
 
 
