@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: venv serve test lint typecheck pytest node clean
+.PHONY: venv serve test lint typecheck pytest docs node clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,11 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+# The documentation site (mkdocs.yml): every page in the nav, every link and anchor resolved.
+docs: venv
+	$(BIN)/mkdocs build --strict --quiet
+
+test: lint typecheck docs pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

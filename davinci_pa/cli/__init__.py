@@ -39,7 +39,25 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_command(commands)
     hook.add_command(commands)
     _add_optional_commands(commands)
+    _plain_texts(parser)
     return parser
+
+
+def _plain_texts(parser: argparse.ArgumentParser) -> None:
+    """Drop RST double backticks from every description and help text (argparse prints verbatim)."""
+    parser.description = _plain(parser.description)
+    parser.epilog = _plain(parser.epilog)
+    for action in parser._actions:
+        action.help = _plain(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                choice.help = _plain(choice.help)
+            for sub in action.choices.values():
+                _plain_texts(sub)
+
+
+def _plain(text: str | None) -> str | None:
+    return None if text is None else text.replace("``", "")
 
 
 def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

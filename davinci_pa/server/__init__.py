@@ -28,6 +28,7 @@ from davinci_pa.server import (
     health,
     member_match,
     metrics,
+    openapi,
     provider_access,
     reports,
 )
@@ -75,6 +76,7 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     access_routes.install(app, settings)
     provider_access.install(app)
     member_match.install(app)
+    openapi.install(app)
     return app
 
 
