@@ -15,12 +15,10 @@ to stay flat. PostgreSQL (``DAVINCI_PA_BENCH_POSTGRES_URL``, default the test da
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.fresh_databases import NUMBERS, fresh_database  # noqa: E402
 from davinci_pa import shipped  # noqa: E402
 from davinci_pa.pas.options import PasOptions  # noqa: E402
 from davinci_pa.payer import Payer  # noqa: E402
@@ -36,14 +35,6 @@ from davinci_pa.store import Database  # noqa: E402
 from davinci_pa.store.schema import pa_resources, pas_authorizations  # noqa: E402
 from tests.security.conftest import claim_bundle  # noqa: E402
 
-POSTGRES = os.environ.get(
-    "DAVINCI_PA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-_ROWS = {
-    "postgresql": "SELECT g FROM generate_series(1, CAST(:n AS bigint)) AS g",
-    "sqlite": "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < :n) "
-    "SELECT g FROM s",
-}
 COPIES = (
     """INSERT INTO pas_authorizations (pa_id, pre_auth_ref, claim_identifier, member_id,
         provider_ids, sender_org, submitter, status, urgent, version, created_at,
@@ -78,7 +69,7 @@ def fill(payer: Payer, authorizations: int, members: int) -> None:
     payer.pas.submit(claim_bundle("bench-seed", urgent=False), submitter="bench")
     with payer.database.transaction() as conn:
         seed = conn.execute(sa.select(pas_authorizations.c.pa_id)).scalar_one()
-        rows = _ROWS[payer.database.dialect]
+        rows = NUMBERS[payer.database.dialect]
         for statement in COPIES:
             params = {"n": authorizations, "members": members, "seed": seed}
             sql = statement.format(rows=rows, with_id=_WITH_ID[payer.database.dialect])
@@ -122,47 +113,19 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def postgres(authorizations: int, members: int, folder: Path) -> dict[str, float]:
-    """Measure in a fresh schema, dropped afterwards."""
-    admin = sa.create_engine(POSTGRES)
-    schema = f"bench_export_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(f"{POSTGRES}?options=-csearch_path%3D{schema}")
-    try:
-        database.migrate()
-        return measure(database, authorizations, members, folder)
-    finally:
-        database.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def sqlite(authorizations: int, members: int, folder: Path) -> dict[str, float]:
-    """Measure in a fresh SQLite file."""
-    database = Database(f"sqlite:///{folder}/bench.sqlite3")
-    database.migrate()
-    try:
-        return measure(database, authorizations, members, folder)
-    finally:
-        database.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--authorizations", type=int, default=100_000)
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
     args = parser.parse_args()
-    run = sqlite if args.sqlite else postgres
+    name = "sqlite" if args.sqlite else "postgresql"
     print(f"started {datetime.now(UTC):%H:%M:%S} UTC", file=sys.stderr)
     print(f"{'database':<11} {'exported':>9} {'seconds':>8} {'resources/s':>12} "
           f"{'RSS before':>11} {'RSS after':>10}")  # fmt: skip
     for size in (args.authorizations // 10, args.authorizations):
-        with tempfile.TemporaryDirectory() as folder:
-            m = run(size, args.members, Path(folder))
-        name = "sqlite" if args.sqlite else "postgresql"
+        with tempfile.TemporaryDirectory() as folder, fresh_database(name) as database:
+            m = measure(database, size, args.members, Path(folder))
         print(f"{name:<11} {int(m['count']):>9,} {m['seconds']:>8.1f} {m['rate']:>12,.0f} "
               f"{m['rss_before']:>10.0f}M {m['rss_after']:>9.0f}M")  # fmt: skip
 

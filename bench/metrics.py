@@ -17,13 +17,10 @@ as the data grows (the report aggregates in SQL).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
-import tempfile
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -31,21 +28,13 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.fresh_databases import NUMBERS, fresh_database  # noqa: E402
 from davinci_pa import shipped  # noqa: E402
 from davinci_pa.metrics.report import MetricsReporter  # noqa: E402
 from davinci_pa.rules.loader import load_rule_pack  # noqa: E402
 from davinci_pa.store import Database  # noqa: E402
 from davinci_pa.store.pa_metrics import PaMetricsStore  # noqa: E402
 
-POSTGRES = os.environ.get(
-    "DAVINCI_PA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
-_ROWS = {
-    "postgresql": "SELECT g FROM generate_series(1, CAST(:n AS bigint)) AS g",
-    "sqlite": "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < :n) "
-    "SELECT g FROM s",
-}
 _AT = {
     "postgresql": "(timestamptz '2026-01-01 00:00:00+00' + ({minutes}) * interval '1 minute')",
     "sqlite": "strftime('%Y-%m-%d %H:%M:%f000', '2026-01-01', '+' || ({minutes}) || ' minutes')",
@@ -83,7 +72,7 @@ def fill(database: Database, count: int) -> float:
     dialect = database.dialect
     json = "CAST('{}' AS json)" if dialect == "postgresql" else "'{}'"
     values = {
-        "rows": _ROWS[dialect],
+        "rows": NUMBERS[dialect],
         "received": _AT[dialect].format(minutes=_RECEIVED),
         "decided": _AT[dialect].format(minutes=_DECIDED),
         "items": json.format("[1]"),
@@ -121,34 +110,6 @@ def measure(database: Database, count: int) -> dict[str, float]:
     }
 
 
-def postgres(count: int) -> dict[str, float]:
-    """Measure in a fresh schema, dropped afterwards."""
-    admin = sa.create_engine(POSTGRES)
-    schema = f"bench_metrics_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(f"{POSTGRES}?options=-csearch_path%3D{schema}")
-    try:
-        database.migrate()
-        return measure(database, count)
-    finally:
-        database.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def sqlite(count: int) -> dict[str, float]:
-    """Measure in a fresh SQLite file."""
-    with tempfile.TemporaryDirectory() as folder:
-        database = Database(f"sqlite:///{folder}/bench.sqlite3")
-        database.migrate()
-        try:
-            return measure(database, count)
-        finally:
-            database.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default="100000,1000000", help="sizes, comma-separated")
@@ -156,11 +117,11 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'database':<11} {'rows':>9} {'fill s':>7} {'report s':>9} {'counted':>9} "
           f"{'heap MiB':>9} {'RSS MiB':>8}")  # fmt: skip
-    runs = (("postgresql", postgres, args.postgres), ("sqlite", sqlite, args.sqlite))
-    for name, run, sizes in runs:
+    for name, sizes in (("postgresql", args.postgres), ("sqlite", args.sqlite)):
         for size in [int(s) for s in sizes.split(",") if s]:
             print(f"filling {name} with {size:,} authorizations ...", file=sys.stderr, flush=True)
-            m = run(size)
+            with fresh_database(name) as database:
+                m = measure(database, size)
             figures = (
                 f"{m['fill_s']:>7.1f} {m['report_s']:>9.2f} {int(m['counted']):>9,} "
                 f"{m['heap_mib']:>9.2f} {m['rss_mib']:>8.0f}"

@@ -123,8 +123,8 @@ class Payer:
             new_id=new_id,
         )
         self.metrics = MetricsReporter(PaMetricsStore(database), rules.pack)
-        self.prior_authorizations = PriorAuthorizationRenderer(self.pas.records, rules.pack)
         access_store = PaAccessStore(database)
+        self.prior_authorizations = PriorAuthorizationRenderer(access_store, rules.pack)
         self.disclosures = DisclosureLog(
             Disclosures(database),
             self.options.security.public_base_url,
@@ -137,7 +137,7 @@ class Payer:
         self.provider_access = ProviderAccess(
             AccessRecords(database),
             access_store,
-            rules.pack,
+            self.prior_authorizations,
             folder=export_folder,
             clock=clock,
             new_id=new_id,
@@ -146,7 +146,7 @@ class Payer:
         self.member_match = MemberMatch(
             database, self.provider_access.records, clock=clock, disclosures=self.disclosures
         )
-        self.pas.records.add_listener(self.provider_access.keep_resource)
+        self.pas.records.add_listener(self.prior_authorizations.keep)
         self.pas.records.add_listener(self.member_match.keep)
         # -- DTR (issue 4) --
         self.dtr = payer_dtr(

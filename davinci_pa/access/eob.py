@@ -20,8 +20,6 @@ with the PDex system URIs here. Items ordered with other codes say ``not-applica
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +28,7 @@ from davinci_pa.fhir.json import obj, objects
 from davinci_pa.pas import vocabulary as v
 from davinci_pa.pas.request import PasRequest
 from davinci_pa.rules.model import Payer
+from davinci_pa.store.pa_access import Exchange
 from davinci_pa.store.pas_records import Authorization, ItemState
 from davinci_pa.types import Resource
 
@@ -52,23 +51,12 @@ _COPIED_ITEM_EXTENSIONS = (v.EXT_ITEM_TRACE, v.EXT_AUTHORIZATION_NUMBER)
 _ADMINISTRATIVE = (v.EXT_PREAUTH_ISSUE, v.EXT_PREAUTH_PERIOD)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredAuthorization:
-    """What an ExplanationOfBenefit is made from: the row, its items and latest exchange."""
-
-    authorization: Authorization
-    items: Sequence[ItemState]
-    request: Resource
-    response: Resource
-    payer: Payer | None
-
-
-def explanation_of_benefit(stored: StoredAuthorization) -> Resource:
-    """The PDex Prior Authorization of one stored authorization."""
-    auth = stored.authorization
-    request = PasRequest.stored(stored.request)
+def explanation_of_benefit(exchange: Exchange, payer: Payer | None) -> Resource:
+    """The PDex Prior Authorization of one stored authorization (``payer``: its plan)."""
+    auth = exchange.authorization
+    request = PasRequest.stored(exchange.request)
     claim = request.claim
-    claim_response = obj(objects(stored.response.get("entry"))[0].get("resource"))
+    claim_response = obj(objects(exchange.response.get("entry"))[0].get("resource"))
     responses = {i.get("itemSequence"): i for i in objects(claim_response.get("item"))}
     notes: list[dict[str, Any]] = []
     eob: dict[str, Any] = {
@@ -90,13 +78,13 @@ def explanation_of_benefit(stored: StoredAuthorization) -> Resource:
         if auth.member_id
         else {"display": "member not identified in the request"},
         "created": _instant(auth.created_at),
-        "insurer": _insurer(stored.payer, request),
+        "insurer": _insurer(payer, request),
         "provider": _party(request, claim.get("provider")),
         "outcome": _outcome(auth),
         "preAuthRef": [auth.pre_auth_ref],
         "insurance": [{"focal": True, "coverage": _coverage(request)}],
         "item": [
-            _item(request, state, responses.get(state.sequence), notes) for state in stored.items
+            _item(request, state, responses.get(state.sequence), notes) for state in exchange.items
         ],
     }
     for key in ("billablePeriod", "priority"):

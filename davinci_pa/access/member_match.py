@@ -155,7 +155,7 @@ class MemberMatch:
         results: dict[str, list[tuple[Resource, str | None]]] = {k: [] for k in MATCH_CODES}
         for parts in bundles:
             try:
-                _check_consent(parts["Consent"])
+                _check_consent(parts.get("Consent", {}))
             except RequestError:
                 results["consentconstraint"].append((parts["MemberPatient"], None))
                 continue
@@ -256,8 +256,7 @@ def _parts(body: Any, *, consent_required: bool = True) -> dict[str, Resource]:
             raise RequestError(f"{name} must hold a {PARTS[name]} resource")
         found[str(name)] = resource
     required = ("MemberPatient", "CoverageToMatch", *(("Consent",) if consent_required else ()))
-    found.setdefault("Consent", {})
-    missing = [p for p in required if not found.get(p)]
+    missing = [p for p in required if p not in found]
     if missing:
         raise RequestError(f"$member-match needs the parts {missing}")
     return found

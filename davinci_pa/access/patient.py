@@ -14,14 +14,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
 from davinci_pa.access.disclosure import DisclosureLog
-from davinci_pa.access.eob import PRE_AUTH_REF, StoredAuthorization, explanation_of_benefit
+from davinci_pa.access.eob import PRE_AUTH_REF, explanation_of_benefit
 from davinci_pa.access.tokens import PatientGrant
 from davinci_pa.errors import ForbiddenError, RequestError, ResourceNotFound
 from davinci_pa.rules.model import RulePack
 from davinci_pa.store.clock import Clock, utc_now
-from davinci_pa.store.pa_access import AccessFilter, PaAccessStore
-from davinci_pa.store.pas_records import Authorization, PasRecords
+from davinci_pa.store.pa_access import AccessFilter, Exchange, PaAccessStore, store_resource
+from davinci_pa.store.pas_records import Authorization
 from davinci_pa.types import Resource
 
 MemberMapper = Callable[[str], str | None]
@@ -49,23 +51,39 @@ class SearchPage:
 
 
 class PriorAuthorizationRenderer:
-    """Renders stored authorizations as PDex Prior Authorizations."""
+    """Makes the PDex Prior Authorizations of stored authorizations.
 
-    def __init__(self, records: PasRecords, pack: RulePack) -> None:
-        self._records = records
+    Every PAS change keeps the authorization's resource (:meth:`keep`, a change listener),
+    so reads use that; one stored before resources were kept is rendered from its exchange.
+    """
+
+    def __init__(self, store: PaAccessStore, pack: RulePack) -> None:
+        self._store = store
         self._pack = pack
 
-    def render(self, auth: Authorization) -> Resource:
-        """The ExplanationOfBenefit of ``auth`` from its current state."""
-        request = self._records.latest_request(auth.pa_id)
-        response = self._records.latest_response(auth.pa_id)
-        if request is None or response is None:
-            raise ResourceNotFound(f"prior authorization {auth.pa_id} has no stored exchange")
+    def render(self, exchange: Exchange) -> Resource:
+        """The resource of an authorization's exchange."""
+        auth = exchange.authorization
         payer = self._pack.payer(auth.payer_id) if auth.payer_id else None
-        stored = StoredAuthorization(
-            auth, self._records.items(auth.pa_id), request, response, payer
-        )
-        return explanation_of_benefit(stored)
+        return explanation_of_benefit(exchange, payer)
+
+    def keep(self, conn: sa.Connection, pa_id: str) -> None:
+        """Store the authorization's resource inside the PAS change's transaction."""
+        store_resource(conn, pa_id, self.render)
+
+    def resources(self, auths: Sequence[Authorization]) -> list[Resource]:
+        """The resources of ``auths``, in their order."""
+        kept = self._store.stored_resources([a.pa_id for a in auths])
+        missing = [a for a in auths if a.pa_id not in kept]
+        kept |= {e.authorization.pa_id: self.render(e) for e in self._store.exchanges(missing)}
+        return [kept[a.pa_id] for a in auths if a.pa_id in kept]
+
+    def resource(self, auth: Authorization) -> Resource:
+        """The resource of one authorization (404 when its exchange is gone)."""
+        found = self.resources([auth])
+        if not found:
+            raise ResourceNotFound(f"prior authorization {auth.pa_id} has no stored exchange")
+        return found[0]
 
 
 class PatientAccess:
@@ -97,7 +115,7 @@ class PatientAccess:
             raise ResourceNotFound(f"no ExplanationOfBenefit {pa_id}")
         if auth.member_id != member:
             raise ForbiddenError("this ExplanationOfBenefit is not the token's patient's")
-        resource = self._renderer.render(auth)
+        resource = self._renderer.resource(auth)
         self._disclosed(grant, member, "read", f"ExplanationOfBenefit/{pa_id}")
         return resource
 
@@ -122,7 +140,7 @@ class PatientAccess:
         count = _bounded_int(params, "_count", DEFAULT_COUNT, 1, MAX_COUNT)
         offset = _bounded_int(params, "_offset", 0, 0, 10_000_000)
         rows, total = self._store.page(wanted, limit=count, offset=offset)
-        page = SearchPage([self._renderer.render(a) for a in rows], total, offset, count)
+        page = SearchPage(self._renderer.resources(rows), total, offset, count)
         if rows:
             self._disclosed(
                 grant, member, "search-type", f"ExplanationOfBenefit search ({len(rows)})"

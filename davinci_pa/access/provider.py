@@ -19,13 +19,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from davinci_pa.access.disclosure import DisclosureLog
-from davinci_pa.access.eob import StoredAuthorization, explanation_of_benefit
+from davinci_pa.access.patient import PriorAuthorizationRenderer
 from davinci_pa.errors import DavinciError, ForbiddenError, RequestError, ResourceNotFound
 from davinci_pa.fhir.json import obj, objects
-from davinci_pa.rules.model import RulePack
 from davinci_pa.store.access_records import (
     ACCEPTED,
     COMPLETE,
@@ -35,7 +32,7 @@ from davinci_pa.store.access_records import (
     GroupRow,
 )
 from davinci_pa.store.clock import Clock, utc_now
-from davinci_pa.store.pa_access import Exchange, PaAccessStore, store_resource
+from davinci_pa.store.pa_access import PaAccessStore
 from davinci_pa.types import Resource
 
 PROVIDER_GROUP = "http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/pdex-provider-group"
@@ -62,7 +59,7 @@ class ProviderAccess:
         self,
         records: AccessRecords,
         store: PaAccessStore,
-        pack: RulePack,
+        renderer: PriorAuthorizationRenderer,
         *,
         folder: Path,
         keep: timedelta = timedelta(hours=24),
@@ -74,7 +71,7 @@ class ProviderAccess:
         self.records = records
         self._disclosures = disclosures
         self._store = store
-        self._pack = pack
+        self._renderer = renderer
         self._folder = folder
         self._keep = keep
         self._lease = lease
@@ -208,10 +205,6 @@ class ProviderAccess:
         )
         return row.id
 
-    def keep_resource(self, conn: sa.Connection, pa_id: str) -> None:
-        """Store the authorization's PDex resource (a PAS change listener)."""
-        store_resource(conn, pa_id, self.render)
-
     def purge(self) -> int:
         """Delete exports (and files) past their expiry; how many."""
         expired = self.records.expired_exports(self._clock())
@@ -239,7 +232,11 @@ class ProviderAccess:
         with path.open("w", encoding="utf-8") as out:
             for batch in batches:
                 for found in batch:
-                    line = found if isinstance(found, str) else json.dumps(self.render(found))
+                    line = (
+                        found
+                        if isinstance(found, str)
+                        else json.dumps(self._renderer.render(found))
+                    )
                     out.write(line + "\n")
                     count += 1
         if self._disclosures is not None:
@@ -249,15 +246,6 @@ class ProviderAccess:
                 members, row.client, interaction="operation", purpose=purpose, what=what
             )
         return [{"type": "ExplanationOfBenefit", "url": path.name, "count": count}]
-
-    def render(self, exchange: Exchange) -> Resource:
-        """The PDex resource of an authorization's exchange."""
-        auth = exchange.authorization
-        payer = self._pack.payer(auth.payer_id) if auth.payer_id else None
-        stored = StoredAuthorization(
-            auth, exchange.items, exchange.request, exchange.response, payer
-        )
-        return explanation_of_benefit(stored)
 
 
 def _group_members(body: Any) -> list[str]:

@@ -121,6 +121,19 @@ class PaAccessStore:
             for first in range(0, len(rows), batch):
                 yield self._batch(rows[first : first + batch])
 
+    def stored_resources(self, pa_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The kept PDex resources of these authorizations (those that have one)."""
+        query = sa.select(pa_resources.c.pa_id, pa_resources.c.resource).where(
+            pa_resources.c.pa_id.in_(pa_ids)
+        )
+        with self._db.transaction() as conn:
+            return {str(r[0]): dict(r[1]) for r in conn.execute(query)}
+
+    def exchanges(self, auths: Sequence[Authorization]) -> list[Exchange]:
+        """The exchanges of these authorizations, in their own transaction."""
+        with self._db.transaction() as conn:
+            return exchanges(conn, auths)
+
     def _batch(self, rows: list[dict[str, Any]]) -> list[str | Exchange]:
         found: list[str | Exchange] = [
             str(r["stored_resource"]) for r in rows if r["stored_resource"]
@@ -131,8 +144,7 @@ class PaAccessStore:
             if not r["stored_resource"]
         ]
         if missing:
-            with self._db.transaction() as conn:
-                found.extend(exchanges(conn, missing))
+            found.extend(self.exchanges(missing))
         return found
 
 

@@ -34,7 +34,7 @@ def _problems(validator: Validator, resource: dict[str, Any]) -> list[str]:
 
 def _rendered(members: Tenants, pa_id: str) -> dict[str, Any]:
     payer = members.payer
-    return payer.prior_authorizations.render(payer.pas.authorization(pa_id))
+    return payer.prior_authorizations.resource(payer.pas.authorization(pa_id))
 
 
 def test_every_state_renders_a_valid_pdex_prior_authorization(
