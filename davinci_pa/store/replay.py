@@ -1,19 +1,28 @@
 """A JWT ``jti`` replay cache shared by every worker through the database.
 
 CDS Hooks §Trusting CDS Clients: ``jti`` protects against replay. A token id is accepted
-once per issuer until the token expires; expired rows are pruned as new ones arrive.
+once per issuer until the token expires. One statement per token: an insert that, on an
+existing id, takes the row over only when it has expired. Expired rows are pruned once a
+minute per process, not on every token (a delete on every call costs a round trip and
+contends between workers).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from davinci_pa.store.database import Database
 from davinci_pa.store.schema import jwt_replay
+
+PRUNE_INTERVAL = 60.0
+"""Seconds between deletions of expired token ids."""
+
+_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class DatabaseReplayCache:
@@ -22,16 +31,20 @@ class DatabaseReplayCache:
     def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._clock = clock
+        self._next_prune = 0.0
 
     def add_if_new(self, issuer: str, jti: str, expires_at: float) -> bool:
         """Record the token id; return False when it was already seen and is unexpired."""
         now = self._clock()
-        try:
-            with self._db.transaction(conflicts=True) as conn:
+        insert = _INSERTS[self._db.dialect](jwt_replay)
+        statement = insert.values(issuer=issuer, jti=jti, expires_at=expires_at)
+        statement = statement.on_conflict_do_update(
+            index_elements=[jwt_replay.c.issuer, jwt_replay.c.jti],
+            set_={"expires_at": statement.excluded.expires_at},
+            where=jwt_replay.c.expires_at < now,
+        ).returning(jwt_replay.c.jti)
+        with self._db.transaction() as conn:
+            if now >= self._next_prune:
                 conn.execute(sa.delete(jwt_replay).where(jwt_replay.c.expires_at < now))
-                conn.execute(
-                    sa.insert(jwt_replay).values(issuer=issuer, jti=jti, expires_at=expires_at)
-                )
-        except IntegrityError:
-            return False
-        return True
+                self._next_prune = now + PRUNE_INTERVAL
+            return conn.execute(statement).first() is not None

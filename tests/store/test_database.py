@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from davinci_pa.store import Database
+from davinci_pa.store import database as database_module
 from davinci_pa.store.audit import AuditEvent, AuditLog
 from davinci_pa.store.crd_records import AssertionRecord, CrdRecords, HookCall
 from davinci_pa.store.replay import DatabaseReplayCache
@@ -60,6 +62,24 @@ def test_replay_cache_accepts_a_jti_once_until_expiry(database: Database) -> Non
     assert cache.add_if_new("iss", "jti-1", 1600.0)
 
 
+def test_replay_cache_takes_over_an_expired_id_between_prunes(database: Database) -> None:
+    """Pruning runs once a minute; an expired row still there must not refuse a new token."""
+    now = [1000.0]
+    first = DatabaseReplayCache(database, clock=lambda: now[0])
+    second = DatabaseReplayCache(database, clock=lambda: now[0])  # another worker
+    assert first.add_if_new("iss", "jti-1", 1010.0)
+    assert second.add_if_new("iss", "jti-2", 1100.0)
+    now[0] = 1020.0  # jti-1 expired, no prune due for either cache
+    assert not second.add_if_new("iss", "jti-2", 1200.0)
+    assert second.add_if_new("iss", "jti-1", 1300.0)
+    assert not first.add_if_new("iss", "jti-1", 1300.0)
+    now[0] = 2000.0  # both prune: every expired row goes
+    assert first.add_if_new("iss", "jti-3", 2100.0)
+    with database.engine.connect() as conn:
+        left = conn.execute(sa.text("SELECT jti FROM jwt_replay")).scalars().all()
+    assert left == ["jti-3"]
+
+
 def test_feedback_keeps_duplicates(database: Database) -> None:
     records = CrdRecords(database)
     item = {
@@ -77,3 +97,21 @@ def test_audit_log_returns_newest_first(database: Database) -> None:
     log.record(AuditEvent(action="a", outcome="ok", status=200))
     log.record(AuditEvent(action="b", outcome="denied", status=401, actor="x"))
     assert [e.action for e in log.recent()] == ["b", "a"]
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_unseen(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ping on every checkout; an idle connection is pinged, and a dead one replaced."""
+    if database.dialect != "postgresql":
+        pytest.skip("only a server can close a pooled connection")
+    monkeypatch.setattr(database_module, "IDLE_PING_SECONDS", 0.0)
+    with database.transaction() as conn:
+        first = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    admin = sa.create_engine(database.engine.url)
+    with admin.begin() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    admin.dispose()
+    with database.transaction() as conn:
+        second = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    assert second != first
