@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from davinci_pa.store.clock import Clock, utc_now
 from davinci_pa.store.database import Database
@@ -34,7 +35,7 @@ class AuditLog:
     def record(self, event: AuditEvent) -> None:
         """Append one event."""
         with self._db.transaction() as conn:
-            conn.execute(insert_event(event, self._clock()))
+            write_event(conn, event, self._clock())
 
     def recent(self, *, limit: int = 100) -> list[AuditEvent]:
         """Return the newest events first."""
@@ -44,7 +45,10 @@ class AuditLog:
             return [AuditEvent(**row) for row in conn.execute(query).mappings()]
 
 
-def insert_event(event: AuditEvent, at: datetime) -> sa.Insert:
-    """The INSERT for one event, for callers that audit inside their own transaction."""
+_INSERT = sa.insert(audit_events)
+
+
+def write_event(conn: Connection, event: AuditEvent, at: datetime) -> None:
+    """Insert one event in the caller's transaction (one cached statement, bound values)."""
     values = {name: getattr(event, name) for name in AuditEvent.__dataclass_fields__}
-    return sa.insert(audit_events).values(recorded_at=at, **values)
+    conn.execute(_INSERT, {"recorded_at": at, **values})

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from davinci_pa.store.audit import AuditEvent, insert_event
+from davinci_pa.store.audit import AuditEvent, write_event
 from davinci_pa.store.clock import Clock, utc_now
 from davinci_pa.store.database import Database
 from davinci_pa.store.schema import coverage_assertions, hook_calls, hook_feedback
@@ -48,6 +48,10 @@ class AssertionRecord:
     satisfied_pa_id: str | None = None
 
 
+_INSERT_CALL = sa.insert(hook_calls)
+_INSERT_ASSERTION = sa.insert(coverage_assertions)
+
+
 class CrdRecords:
     """Repository for CRD hook calls, coverage assertions and feedback."""
 
@@ -66,11 +70,11 @@ class CrdRecords:
         now = self._clock()
         rows = [_assertion_row(a, now) for a in assertions]
         with self._db.transaction() as conn:
-            conn.execute(sa.insert(hook_calls).values(**_call_row(call, now)))
+            conn.execute(_INSERT_CALL, _call_row(call, now))
             if rows:
-                conn.execute(sa.insert(coverage_assertions), rows)
+                conn.execute(_INSERT_ASSERTION, rows)
             if audit is not None:
-                conn.execute(insert_event(audit, now))
+                write_event(conn, audit, now)
 
     def assertion(self, assertion_id: str) -> AssertionRecord | None:
         """Return the assertion with this id, if one was made."""

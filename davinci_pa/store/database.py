@@ -40,6 +40,7 @@ class Database:
             self.engine: Engine = _create_engine(url, echo=echo)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise ConfigurationError(f"cannot use database URL: {exc}") from exc
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -93,6 +94,19 @@ class Database:
             if conflicts:
                 raise
             raise StoreError("database operation failed: IntegrityError") from None
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database operation failed: {type(exc).__name__}") from exc
+
+    @contextmanager
+    def statements(self) -> Iterator[Connection]:
+        """Run each statement of the block as its own transaction (autocommit).
+
+        For single statements that are atomic by themselves: no BEGIN and COMMIT round
+        trips. Database failures become StoreError (503).
+        """
+        try:
+            with self._autocommit.connect() as conn:
+                yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"database operation failed: {type(exc).__name__}") from exc
 

@@ -1,8 +1,8 @@
 """A JWT ``jti`` replay cache shared by every worker through the database.
 
 CDS Hooks §Trusting CDS Clients: ``jti`` protects against replay. A token id is accepted
-once per issuer until the token expires. One statement per token: an insert that, on an
-existing id, takes the row over only when it has expired. Expired rows are pruned once a
+once per issuer until the token expires. One autocommitted statement per token: an insert
+that, on an existing id, takes the row over only when it has expired. Expired rows are pruned once a
 minute per process, not on every token (a delete on every call costs a round trip and
 contends between workers).
 """
@@ -23,6 +23,17 @@ PRUNE_INTERVAL = 60.0
 """Seconds between deletions of expired token ids."""
 
 _INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_PRUNE = sa.delete(jwt_replay).where(jwt_replay.c.expires_at < sa.bindparam("now"))
+
+
+def _remember(dialect: str) -> Any:
+    """INSERT the id; on a conflict take the row over only if it expired; RETURNING tells."""
+    insert = _INSERTS[dialect](jwt_replay)
+    return insert.on_conflict_do_update(
+        index_elements=[jwt_replay.c.issuer, jwt_replay.c.jti],
+        set_={"expires_at": insert.excluded.expires_at},
+        where=jwt_replay.c.expires_at < sa.bindparam("now"),
+    ).returning(jwt_replay.c.jti)
 
 
 class DatabaseReplayCache:
@@ -32,19 +43,14 @@ class DatabaseReplayCache:
         self._db = db
         self._clock = clock
         self._next_prune = 0.0
+        self._remember = _remember(db.dialect)
 
     def add_if_new(self, issuer: str, jti: str, expires_at: float) -> bool:
         """Record the token id; return False when it was already seen and is unexpired."""
         now = self._clock()
-        insert = _INSERTS[self._db.dialect](jwt_replay)
-        statement = insert.values(issuer=issuer, jti=jti, expires_at=expires_at)
-        statement = statement.on_conflict_do_update(
-            index_elements=[jwt_replay.c.issuer, jwt_replay.c.jti],
-            set_={"expires_at": statement.excluded.expires_at},
-            where=jwt_replay.c.expires_at < now,
-        ).returning(jwt_replay.c.jti)
-        with self._db.transaction() as conn:
+        values = {"issuer": issuer, "jti": jti, "expires_at": expires_at, "now": now}
+        with self._db.statements() as conn:
             if now >= self._next_prune:
-                conn.execute(sa.delete(jwt_replay).where(jwt_replay.c.expires_at < now))
+                conn.execute(_PRUNE, {"now": now})
                 self._next_prune = now + PRUNE_INTERVAL
-            return conn.execute(statement).first() is not None
+            return conn.execute(self._remember, values).first() is not None
