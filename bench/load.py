@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import requests
@@ -58,6 +58,8 @@ class Figures:
     p90: float
     p99: float
     failed: int
+    cpu_ms: float = 0.0
+    """Server CPU time per request (master and workers; not the database's)."""
 
     @property
     def rate(self) -> float:
@@ -68,7 +70,8 @@ class Figures:
         """One printable summary line."""
         return (
             f"{name:<10} {self.rate:7.0f} req/s  p50 {self.p50:6.1f} ms  "
-            f"p90 {self.p90:6.1f} ms  p99 {self.p99:6.1f} ms  failed {self.failed}"
+            f"p90 {self.p90:6.1f} ms  p99 {self.p99:6.1f} ms  cpu {self.cpu_ms:5.2f} ms/request  "
+            f"failed {self.failed}"
         )
 
 
@@ -84,18 +87,17 @@ def main() -> None:
         folder = Path(tmp)
         url = db.engine.url.render_as_string(hide_password=False)
         port = _free_port()
-        base = f"http://127.0.0.1:{port}"
         template = folder / "body.json"
         template.write_text(json.dumps({**body, "hookInstance": HOOK_INSTANCE}))
-        with _service(args, url, port, folder) as log:
-            target = f"{base}/cds-services/{SERVICE}"
-            size = _response_size(target, template)
-            warmup = _credentials(folder / "warmup", target, args.warmup)
-            credentials = _credentials(folder / "run", target, args.duration)
-            figures = _measure(args, target, template, warmup, credentials)
+        log = folder / "service.log"
+        with _service(args, url, port, log) as server:
+            size = _response_size(server.target, template)
+            warmup = _credentials(folder / "warmup", server.target, args.warmup)
+            credentials = _credentials(folder / "run", server.target, args.duration)
+            figures = _measure(args, server, template, warmup, credentials)
             failures = _failed_statuses(log)
-        with _floor(args, port, size, folder):
-            floor = _measure(args, target, template, warmup, credentials)
+        with _floor(args, port, size, folder) as server:
+            floor = _measure(args, server, template, warmup, credentials)
     print(
         f"CRD order-sign, {args.database}, {args.workers} workers, "
         f"{args.connections} connections, {args.duration} s each, response {size} bytes"
@@ -123,10 +125,20 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running server: its gunicorn master process and the URL measured."""
+
+    process: subprocess.Popen[bytes]
+    target: str
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the master and its live workers (Linux /proc)."""
+        return sum(_process_cpu(pid) for pid in _tree(self.process.pid))
+
+
 @contextmanager
-def _service(
-    args: argparse.Namespace, database_url: str, port: int, folder: Path
-) -> Iterator[Path]:
+def _service(args: argparse.Namespace, database_url: str, port: int, log: Path) -> Iterator[Server]:
     env = {
         **os.environ,
         "DAVINCI_PA_DATABASE_URL": database_url,
@@ -135,27 +147,30 @@ def _service(
         "DAVINCI_PA_LOG_LEVEL": args.log_level,
     }
     command = [sys.executable, "-m", "davinci_pa", "serve", "--workers", str(args.workers)]
-    log = folder / "service.log"
-    with _running([*command, "--port", str(port)], env, log, f"http://127.0.0.1:{port}/readyz"):
-        yield log
+    base = f"http://127.0.0.1:{port}"
+    with _running([*command, "--port", str(port)], env, log, f"{base}/readyz") as process:
+        yield Server(process, f"{base}/cds-services/{SERVICE}")
 
 
 @contextmanager
-def _floor(args: argparse.Namespace, port: int, size: int, folder: Path) -> Iterator[None]:
+def _floor(args: argparse.Namespace, port: int, size: int, folder: Path) -> Iterator[Server]:
     env = {**os.environ, "FLOOR_RESPONSE_BYTES": str(size), "PYTHONPATH": str(BENCH)}
     command = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers)]
     command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "floor_app:app"]
-    with _running(command, env, folder / "floor.log", f"http://127.0.0.1:{port}/healthz"):
-        yield
+    base = f"http://127.0.0.1:{port}"
+    with _running(command, env, folder / "floor.log", f"{base}/healthz") as process:
+        yield Server(process, f"{base}/cds-services/{SERVICE}")
 
 
 @contextmanager
-def _running(command: list[str], env: dict[str, str], log: Path, ready: str) -> Iterator[None]:
+def _running(
+    command: list[str], env: dict[str, str], log: Path, ready: str
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_ready(ready, process, log)
-        yield
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -185,12 +200,14 @@ def _response_size(target: str, template: Path) -> int:
 
 
 def _measure(
-    args: argparse.Namespace, target: str, template: Path, warmup: Path, credentials: Path
+    args: argparse.Namespace, server: Server, template: Path, warmup: Path, credentials: Path
 ) -> Figures:
-    """A warm-up run (its figures dropped), then the measured run."""
+    """A warm-up run (its figures dropped), then the measured run and the CPU it cost."""
     if args.warmup:
-        _wrk(args, target, template, warmup, args.warmup)
-    return _wrk(args, target, template, credentials, args.duration)
+        _wrk(args, server.target, template, warmup, args.warmup)
+    before = server.cpu_seconds()
+    figures = _wrk(args, server.target, template, credentials, args.duration)
+    return replace(figures, cpu_ms=(server.cpu_seconds() - before) * 1000 / figures.requests)
 
 
 def _credentials(path: Path, target: str, seconds: int) -> Path:
@@ -229,6 +246,24 @@ def _failed_statuses(log: Path) -> dict[int, int]:
             if isinstance(status, int) and status != 200:
                 counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, from /proc."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [pid, *(p for child in children for p in _tree(int(child)))]
+
+
+def _process_cpu(pid: int) -> float:
+    """User plus system CPU seconds of one process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:

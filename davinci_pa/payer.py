@@ -23,10 +23,12 @@ from davinci_pa.access.member_match import MemberMatch
 from davinci_pa.access.patient import PatientAccess, PriorAuthorizationRenderer
 from davinci_pa.access.provider import ProviderAccess
 from davinci_pa.auth import AuthService
+from davinci_pa.cdshooks.context import ORDER_TYPES
 from davinci_pa.cdshooks.discovery import ServiceDefinition
 from davinci_pa.cdshooks.feedback import Feedback, parse_feedback
 from davinci_pa.cdshooks.hooks import HookRequest, parse_hook_request
 from davinci_pa.cdshooks.jwt import JwtVerifier, TrustedIssuer, VerifiedToken
+from davinci_pa.cdshooks.response import prepare_resource_models
 from davinci_pa.config import PayerOptions
 from davinci_pa.crd.gathering import DataGatherer
 from davinci_pa.crd.responder import CrdAnswer, CrdResponder, hook_input
@@ -184,6 +186,16 @@ class Payer:
     def service_url(self, service_id: str) -> str:
         """The URL a JWT's ``aud`` must name for this service."""
         return f"{self.options.security.public_base_url.rstrip('/')}/cds-services/{service_id}"
+
+    def prepare(self) -> None:
+        """Do the one-time work of the first CDS Hooks call now (a server's start).
+
+        Compiles every service's prefetch templates (FHIRPath) and loads the FHIR models
+        that order resources are checked with, which would otherwise cost the first call
+        each worker answers a few hundred milliseconds.
+        """
+        self._gatherer.prepare(self.services)
+        prepare_resource_models(ORDER_TYPES)
 
     def handle_hook(
         self, service_id: str, body: object, *, caller: Caller, request_id: str | None = None

@@ -9,7 +9,7 @@ validation is out of scope; resources only have to parse as FHIR R4.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from davinci_pa.cdshooks.cards import (
@@ -176,6 +176,17 @@ def _action_problems(item: Any, path: str) -> list[str]:
         if not isinstance(resource_id, str) or not RELATIVE_REFERENCE_RE.fullmatch(resource_id):
             problems.append(f"{path}.resourceId: must be a relative reference 'Type/id'")
     return problems
+
+
+def prepare_resource_models(resource_types: Iterable[str]) -> None:
+    """Load the FHIR model classes :func:`resource_problem` checks these types with.
+
+    Loading one costs tens of milliseconds; a server does it at start, not in a call.
+    """
+    from fhir.resources.R4B import get_fhir_model_class
+
+    for resource_type in resource_types:
+        get_fhir_model_class(resource_type)
 
 
 def resource_problem(resource: Any) -> str | None:

@@ -51,6 +51,11 @@ class DataGatherer:
         self._session = requests.Session()
         self._resolvers: dict[str, PrefetchResolver] = {}
 
+    def prepare(self, services: Iterable[ServiceDefinition]) -> None:
+        """Compile the services' prefetch templates now, not in their first call."""
+        for service in services:
+            self._resolver(service)
+
     def gather(self, service: ServiceDefinition, request: HookRequest) -> Gathered:
         """Return the data for ``request``.
 

@@ -8,7 +8,7 @@ prefetch (``found-29``), plus ``payors`` so a Coverage's payer can be recognised
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from types import MappingProxyType
 
@@ -43,6 +43,10 @@ class ServiceCatalog:
             return self._services[service_id]
         except KeyError:
             raise UnknownService(f"no CDS service '{service_id[:80]}' here") from None
+
+    def __iter__(self) -> Iterator[ServiceDefinition]:
+        """The services in discovery order."""
+        return iter(self._services.values())
 
     def discovery(self) -> JsonObject:
         """Return the discovery document (CDS Hooks §Discovery)."""

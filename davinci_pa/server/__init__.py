@@ -58,6 +58,7 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     for warning in unknown_variables(os.environ, KNOWN_VARIABLES):
         log.warning(warning)
     payer = payer or build_payer(settings)
+    payer.prepare()
     app = Flask("davinci_pa")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
