@@ -37,6 +37,7 @@ from davinci_pa.server import pas as pas_routes
 from davinci_pa.server import review as review_routes
 from davinci_pa.server.errors import register_error_handlers
 from davinci_pa.server.fhir_http import PAYER_KEY, current_payer
+from davinci_pa.server.json_output import OrjsonProvider
 from davinci_pa.server.logs import configure_logging, log_request
 from davinci_pa.server.setting_checks import unknown_variables
 from davinci_pa.server.settings import KNOWN_VARIABLES, ServerSettings
@@ -61,7 +62,7 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     payer.prepare()
     app = Flask("davinci_pa")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = OrjsonProvider(app)
     app.extensions[PAYER_KEY] = payer
     app.register_blueprint(cds.blueprint)
     auth_routes.install(app, settings, payer)
