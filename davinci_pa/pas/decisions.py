@@ -110,7 +110,7 @@ class ItemDecider:
     ) -> ItemDecision:
         """Decide one item."""
         order = request.resolve(_requested_service(item)) or {}
-        codes = [*_order_codes(order), *codings(item.get("productOrService"))]
+        codes = item_codes(request, item)
         context = RuleContext(
             hook="pas-submit",
             order=order or {"resourceType": "Claim"},
@@ -142,6 +142,16 @@ class ItemDecider:
 def _patient_id(request: PasRequest) -> str | None:
     patient = request.resolve(request.claim.get("patient")) or {}
     return patient.get("id") if isinstance(patient.get("id"), str) else None
+
+
+def item_codes(request: PasRequest, item: Resource) -> list[Code]:
+    """What a Claim item is decided on: the ordered service's codes, then the item's own.
+
+    PAS: the item's ``requestedService`` extension names the order (its CPT/HCPCS code);
+    ``productOrService`` often carries only an X12 service type.
+    """
+    order = request.resolve(_requested_service(item)) or {}
+    return [*_order_codes(order), *codings(item.get("productOrService"))]
 
 
 def _requested_service(item: Resource) -> Any:

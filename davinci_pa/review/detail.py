@@ -11,8 +11,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from davinci_pa.fhir.codes import Code
 from davinci_pa.fhir.json import obj, objects
 from davinci_pa.pas.builder_items import assertion_ids
+from davinci_pa.pas.decisions import item_codes
 from davinci_pa.pas.request import PasRequest
 from davinci_pa.store.crd_records import AssertionRecord, CrdRecords
 from davinci_pa.store.pas_history import HistoryEvent
@@ -85,7 +87,7 @@ def request_view(
         birth_date=patient.get("birthDate") if isinstance(patient.get("birthDate"), str) else None,
         member_id=auth.member_id,
         provider=_provider(provider),
-        items=tuple(_item(i) for i in items),
+        items=tuple(_item(i, request) for i in items),
         assertions=tuple(a for a in found if a is not None),
         answers=tuple(
             (str(r.get("questionnaire", "")), tuple(_answers(r.get("item"))))
@@ -98,12 +100,11 @@ def request_view(
     )
 
 
-def _item(state: ItemState) -> ItemView:
-    product = obj(state.item.get("productOrService"))
-    codes = tuple(
-        (str(c.get("system", "")), str(c.get("code", "")), str(c.get("display", "")))
-        for c in objects(product.get("coding"))
-    )
+def _item(state: ItemState, request: PasRequest) -> ItemView:
+    found: dict[tuple[str, str], Code] = {}
+    for code in item_codes(request, state.item):
+        found.setdefault(code.key, code)
+    codes = tuple((c.system, c.code, c.display or "") for c in found.values())
     quantity = obj(state.item.get("quantity"))
     amount = f"{quantity.get('value')} {quantity.get('unit', '')}".strip() if quantity else None
     decision = state.decision

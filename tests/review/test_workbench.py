@@ -112,6 +112,17 @@ def test_a_forged_or_missing_csrf_token_changes_nothing(staff: Tenants, browser:
     assert _item_action(staff, pa_id) == "A4"
 
 
+def test_the_request_page_shows_what_was_ordered(staff: Tenants, browser: Browser) -> None:
+    """The kit's item says only '3' (X12 service type); the ServiceRequest it names, K0800."""
+    pa_id = pended(staff, "ordered-code")
+    browser.login("nina")
+    page = browser.get(f"/review/requests/{pa_id}").text
+    items = page[page.index("<tbody>") : page.index("</tbody>")]
+    assert items.index('<span class="code">K0800</span>') < items.index(
+        '<span class="code">3</span>'
+    )
+
+
 def test_free_text_is_shown_escaped(staff: Tenants, browser: Browser) -> None:
     pa_id = pended(staff, "escape")
     browser.login("phil")
