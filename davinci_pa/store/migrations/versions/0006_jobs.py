@@ -34,9 +34,28 @@ def upgrade() -> None:
             cursor.execute(SchemaManager.get_schema())
 
 
+_FUNCTIONS = """
+SELECT p.oid::regprocedure::text FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = current_schema() AND starts_with(p.proname, 'procrastinate_')
+"""
+_TYPES = """
+SELECT t.typname FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_class c ON c.oid = t.typrelid
+WHERE n.nspname = current_schema() AND starts_with(t.typname, 'procrastinate_')
+  AND (t.typtype = 'e' OR c.relkind = 'c')
+"""
+
+
 def downgrade() -> None:
-    """Drop them."""
+    """Drop them: tables, then every procrastinate function and type (enum or composite)."""
     bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        for table in _TABLES:
-            bind.exec_driver_sql(f"DROP TABLE IF EXISTS {table} CASCADE")
+    if bind.dialect.name != "postgresql":
+        return
+    for table in _TABLES:
+        bind.exec_driver_sql(f"DROP TABLE IF EXISTS {table} CASCADE")
+    for (function,) in bind.exec_driver_sql(_FUNCTIONS).all():
+        bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function} CASCADE")
+    for (name,) in bind.exec_driver_sql(_TYPES).all():
+        bind.exec_driver_sql(f'DROP TYPE IF EXISTS "{name}" CASCADE')
