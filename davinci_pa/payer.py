@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from davinci_pa.access.disclosure import DisclosureLog
 from davinci_pa.access.member_match import MemberMatch
 from davinci_pa.access.patient import PatientAccess, PriorAuthorizationRenderer
@@ -48,7 +50,7 @@ from davinci_pa.store.access_records import AccessRecords, Disclosures
 from davinci_pa.store.audit import AuditEvent, AuditLog
 from davinci_pa.store.clock import utc_now
 from davinci_pa.store.crd_records import AssertionRecord, CrdRecords, HookCall
-from davinci_pa.store.pa_access import PaAccessStore
+from davinci_pa.store.pa_access import PaAccessStore, exchange_of
 from davinci_pa.store.pa_metrics import PaMetricsStore
 from davinci_pa.store.replay import DatabaseReplayCache
 from davinci_pa.types import JsonObject
@@ -148,8 +150,7 @@ class Payer:
         self.member_match = MemberMatch(
             database, self.provider_access.records, clock=clock, disclosures=self.disclosures
         )
-        self.pas.records.add_listener(self.prior_authorizations.keep)
-        self.pas.records.add_listener(self.member_match.keep)
+        self.pas.records.add_listener(self._keep_access_data)
         # -- DTR (issue 4) --
         self.dtr = payer_dtr(
             rules=rules.pack,
@@ -186,6 +187,13 @@ class Payer:
     def service_url(self, service_id: str) -> str:
         """The URL a JWT's ``aud`` must name for this service."""
         return f"{self.options.security.public_base_url.rstrip('/')}/cds-services/{service_id}"
+
+    def _keep_access_data(self, conn: Connection, pa_id: str) -> None:
+        """After each PAS change, in its transaction: the PDex resource and member index."""
+        exchange = exchange_of(conn, pa_id)
+        if exchange is not None:
+            self.prior_authorizations.keep(conn, exchange)
+            self.member_match.keep(conn, exchange)
 
     def prepare(self) -> None:
         """Do the one-time work of the first CDS Hooks call now (a server's start).

@@ -32,7 +32,7 @@ from davinci_pa.store.access_records import (
 )
 from davinci_pa.store.clock import Clock, utc_now
 from davinci_pa.store.database import Database
-from davinci_pa.store.pa_access import latest_request
+from davinci_pa.store.pa_access import Exchange
 from davinci_pa.types import Resource
 
 HREX_CONSENT = "http://hl7.org/fhir/us/davinci-hrex/StructureDefinition-hrex-consent.html"
@@ -117,10 +117,9 @@ class MemberMatch:
         self._clock = clock
         self._disclosures = disclosures
 
-    def keep(self, conn: sa.Connection, pa_id: str) -> None:
-        """Refresh the index from the authorization's latest request (a PAS change listener)."""
-        bundle = latest_request(conn, pa_id)
-        member = member_of_request(bundle) if bundle else None
+    def keep(self, conn: sa.Connection, exchange: Exchange) -> None:
+        """Refresh the index from the authorization's latest request (inside a PAS change)."""
+        member = member_of_request(exchange.request)
         if member is not None:
             keep_member(conn, member, self._clock())
 

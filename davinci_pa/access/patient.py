@@ -22,7 +22,7 @@ from davinci_pa.access.tokens import PatientGrant
 from davinci_pa.errors import ForbiddenError, RequestError, ResourceNotFound
 from davinci_pa.rules.model import RulePack
 from davinci_pa.store.clock import Clock, utc_now
-from davinci_pa.store.pa_access import AccessFilter, Exchange, PaAccessStore, store_resource
+from davinci_pa.store.pa_access import AccessFilter, Exchange, PaAccessStore, keep_resource
 from davinci_pa.store.pas_records import Authorization
 from davinci_pa.types import Resource
 
@@ -67,9 +67,9 @@ class PriorAuthorizationRenderer:
         payer = self._pack.payer(auth.payer_id) if auth.payer_id else None
         return explanation_of_benefit(exchange, payer)
 
-    def keep(self, conn: sa.Connection, pa_id: str) -> None:
+    def keep(self, conn: sa.Connection, exchange: Exchange) -> None:
         """Store the authorization's resource inside the PAS change's transaction."""
-        store_resource(conn, pa_id, self.render)
+        keep_resource(conn, exchange, self.render(exchange))
 
     def resources(self, auths: Sequence[Authorization]) -> list[Resource]:
         """The resources of ``auths``, in their order."""

@@ -7,7 +7,7 @@ exports stream every authorization of a set of members in constant memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -165,15 +165,17 @@ def exchanges(conn: sa.Connection, auths: Sequence[Authorization]) -> list[Excha
     ]
 
 
-def store_resource(
-    conn: sa.Connection, pa_id: str, render: Callable[[Exchange], dict[str, Any]]
-) -> None:
-    """Render the authorization's PDex resource and keep it (in the caller's transaction)."""
+def exchange_of(conn: sa.Connection, pa_id: str) -> Exchange | None:
+    """One authorization's exchange as it stands inside the caller's transaction."""
     row = conn.execute(sa.select(pas_authorizations).where(AUTHS.pa_id == pa_id)).mappings().first()
     found = exchanges(conn, [Authorization(**aware_row(row))]) if row else []
-    if not found:
-        return
-    values = {"resource": render(found[0]), "updated_at": found[0].authorization.updated_at}
+    return found[0] if found else None
+
+
+def keep_resource(conn: sa.Connection, exchange: Exchange, resource: dict[str, Any]) -> None:
+    """Keep an authorization's PDex resource (in the caller's transaction)."""
+    pa_id = exchange.authorization.pa_id
+    values = {"resource": resource, "updated_at": exchange.authorization.updated_at}
     table = pa_resources
     done = conn.execute(sa.update(table).where(table.c.pa_id == pa_id).values(**values))
     if done.rowcount == 0:
