@@ -20,12 +20,15 @@ from davinci_pa.pas.submission import identifier_key
 from tests._shared import load_shared_json, shared_path
 from tests.conformance.test_kit_replay import (
     check_inquire_answer,
+    EXPECTED,
     check_submit_answer,
     demo_payload,
+    pas_validator,
     profile_errors,
     review_actions,
 )
 from tests.pas.conftest import Receiver, Server, kit, serve_pas
+from tests.support.profile_data import declared_profile, minimal_bundle
 
 EXT_INFO_CHANGED = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-infoChanged"
 
@@ -460,3 +463,22 @@ def test_fhir_bundles_in_and_out_with_smart_security(pas: Server) -> None:
     answer = pas.post("/fhir/Claim/$submit", bundle)
     assert answer.headers["Content-Type"].startswith("application/fhir+json")
     assert answer.json()["resourceType"] == "Bundle"
+
+
+# -- only mandatory and must-support data is depended on -------------------------------------
+
+
+@pytest.mark.parametrize("workflow", ["approval", "denial", "pended"])
+def test_minimal_by_profile_request_gets_the_same_decision(pas: Server, workflow: str) -> None:
+    """PAS conf-11 (no dependence on resource instances outside the profiles: the minimal
+    Bundle keeps only the entries the stripped Claim still references) and conf-12 (no
+    dependence on elements neither mandatory nor must-support): the kit's approval, denial
+    and pended Bundles, each resource cut to its PAS profile's mandatory and must-support
+    elements, get the same review action as the full Bundles."""
+    full = fresh(demo_payload("v2.2.1", workflow))
+    minimal = fresh(minimal_bundle(full, declared_profile(pas_validator("v2.2.1"))))
+    assert len(json.dumps(minimal)) < len(json.dumps(full))
+    full_answer = check_submit_answer(full, pas.post("/fhir/Claim/$submit", full))
+    minimal_answer = check_submit_answer(minimal, pas.post("/fhir/Claim/$submit", minimal))
+    assert review_actions(minimal_answer) == review_actions(full_answer)
+    assert set(review_actions(full_answer)) == {EXPECTED[workflow]}
