@@ -19,8 +19,8 @@ import requests
 from davinci_pa.pas.submission import identifier_key
 from tests._shared import load_shared_json, shared_path
 from tests.conformance.test_kit_replay import (
-    check_inquire_answer,
     EXPECTED,
+    check_inquire_answer,
     check_submit_answer,
     demo_payload,
     pas_validator,
