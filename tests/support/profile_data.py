@@ -8,7 +8,7 @@ elements present that are neither, so a test can check that what we emit conveys
 standard elements (CRD conf-13, DTR conf-13, PAS conf-15).
 
 Children of a kept element are stripped only where the profile says something about them (one
-of them mandatory or must-support); a kept datatype the profile does not constrain (a
+of its non-extension children mandatory or must-support); a kept datatype the profile does not constrain (a
 ``Reference``, a ``CodeableConcept``) is kept whole, as its sender meant it.
 """
 
@@ -102,10 +102,11 @@ def _matters(rule: ElementRule) -> bool:
 
 
 def _constrains_children(rule: ElementRule) -> bool:
+    """Whether the profile marks any non-extension child mandatory or must-support."""
     return any(
         _matters(c) or any(_matters(s) for s in c.slices)
         for name, c in rule.element_children().items()
-        if name not in {"id", "extension", "modifierExtension"} or c.slices
+        if name not in {"id", "extension", "modifierExtension"}
     )
 
 
