@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,14 @@ from davinci_pa.cdshooks.response import validate_response
 from davinci_pa.crd.coverage_info import COVERAGE_INFO_URL
 from davinci_pa.crd.services import PRIMARY_HOOKS
 from davinci_pa.fhir.validation import Validator
+from davinci_pa.fhir.validation.profile import CompiledProfile
 from davinci_pa.server import ServerSettings, create_app
 from davinci_pa.store import Database
 from tests._shared import load_shared_json, shared_path
 from tests.server.conftest import Keys, Service, fresh_instance, make_payer
 from tests.server.test_crd_replay import KIT_REQUESTS
 from tests.support.ehr_server import serve_wsgi
+from tests.support.profile_data import minimal_by_profile
 
 CRD_SD = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/"
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
@@ -686,3 +689,87 @@ def test_only_relevant_cards(crd: Service) -> None:
     assert governed["cards"]
     for card in governed["cards"]:
         assert "72148" in json.dumps(card) or "lumbar" in json.dumps(card).lower()
+
+
+# -- only mandatory and must-support data is depended on ------------------------------------
+
+
+@cache
+def crd_validator() -> Validator:
+    return Validator.from_packages([shared_path("igs", "davinci-crd-2.0.1.tgz")])
+
+
+def crd_profile(resource: dict[str, Any]) -> CompiledProfile | None:
+    """The CRD profile for a resource's type (the kit's resources declare none)."""
+    return crd_validator().get(CRD_SD + "profile-" + str(resource.get("resourceType")).lower())
+
+
+def minimal_request(body: dict[str, Any]) -> dict[str, Any]:
+    """The hook request with every context and prefetch resource (and each Bundle entry's)
+    cut to its CRD profile's mandatory and must-support elements."""
+    copied = copy.deepcopy(body)
+
+    def cut(resource: dict[str, Any]) -> dict[str, Any]:
+        if resource.get("resourceType") == "Bundle":
+            for entry in resource.get("entry", []):
+                entry["resource"] = cut(entry["resource"])
+            return resource
+        profile = crd_profile(resource)
+        return minimal_by_profile(resource, profile) if profile is not None else resource
+
+    for key, value in copied["context"].items():
+        if isinstance(value, dict) and "resourceType" in value:
+            copied["context"][key] = cut(value)
+    if copied.get("prefetch"):
+        copied["prefetch"] = {k: cut(v) for k, v in copied["prefetch"].items() if v}
+    return copied
+
+
+def _decisions(answer: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What the answer decides: each annotated order and its coverage-information parts
+    (without the assertion id and the date, which are per call), and each card's gist."""
+    found = []
+    for action in coverage_actions(answer):
+        resource = action["resource"]
+        for parts in coverage_parts(resource):
+            gist = sorted(
+                (url, json.dumps(v, sort_keys=True))
+                for url, values in parts.items()
+                if url not in {"coverage-assertion-id", "date"}
+                for v in values
+            )
+            found.append((f"{resource['resourceType']}/{resource['id']}", gist))
+    for card in answer["cards"]:
+        found.append((card["summary"], [(card["indicator"], card["source"]["topic"]["code"])]))
+    return sorted(found)
+
+
+def _without_based_on(body: dict[str, Any]) -> dict[str, Any]:
+    copied = copy.deepcopy(body)
+    for entry in copied["context"].get("appointments", {}).get("entry", []):
+        entry["resource"].pop("basedOn", None)
+    return copied
+
+
+def test_minimal_by_profile_requests_get_the_same_coverage_information(crd: Service) -> None:
+    """CRD conf-8 and hook-22 (no dependence on data elements neither mandatory nor
+    must-support), conf-7 (nor on resource instances outside the CRD, HRex and US Core
+    profiles: only CRD-profiled resources, cut to their profiles, are sent) and conf-4 (the
+    must-support data available is what the decision is made from): every kit hook request,
+    its context and prefetch resources cut to their CRD profiles' mandatory and must-support
+    elements, gets the same coverage information and cards as the full request (the EHR
+    still answers queries for what is not prefetched, such as the payor Organization). The
+    one non-must-support element used, ``Appointment.basedOn``, only makes the answer more
+    specific (the booked ServiceRequest is assessed); without it the Appointment itself is
+    answered, as for the full request without it."""
+    compared = cut = 0
+    for body in kit_requests(crd):
+        minimal = minimal_request(body)
+        cut += minimal != body
+        full_answer, minimal_answer = crd.call(_without_based_on(body)), crd.call(minimal)
+        assert full_answer.status_code == minimal_answer.status_code == 200, minimal_answer.text
+        decisions = _decisions(full_answer.json())
+        assert _decisions(minimal_answer.json()) == decisions, body["hook"]
+        compared += bool(coverage_actions(full_answer.json()))
+    assert compared >= 8
+    assert cut >= 8
