@@ -773,3 +773,66 @@ def test_minimal_by_profile_requests_get_the_same_coverage_information(crd: Serv
         compared += bool(coverage_actions(full_answer.json()))
     assert compared >= 8
     assert cut >= 8
+
+
+# -- what we emit: must-support populated, standard elements used ---------------------------
+
+
+def _coverage_extensions(
+    answers: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> Iterator[dict[str, Any]]:
+    for _, answer in answers:
+        for action in coverage_actions(answer):
+            for ext in action["resource"]["extension"]:
+                if ext["url"] == COVERAGE_INFO_URL:
+                    yield ext
+
+
+def test_must_support_coverage_information_is_populated_when_there_is_a_value(
+    kit_answers: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> None:
+    """CRD conf-5: every must-support part of coverage-information is present whenever we
+    have a value for it: covered and pa-needed always; doc-needed whenever a form or other
+    documentation is asked for; doc-purpose with every doc-needed; info-needed whenever the
+    answer is conditional on information we lack."""
+    parts_seen: set[str] = set()
+    for ext in _coverage_extensions(kit_answers):
+        missing = set(crd_validator().missing_must_support(ext, COVERAGE_INFO_URL))
+        parts = {p["url"]: p for p in ext["extension"]}
+        parts_seen |= parts.keys()
+        assert not {"Extension.extension:covered", "Extension.extension:pa-needed"} & missing
+        if "questionnaire" in parts:
+            assert "Extension.extension:doc-needed" not in missing
+        if "doc-needed" in parts:
+            assert "Extension.extension:doc-purpose" not in missing
+        conditional = {parts["covered"]["valueCode"], parts["pa-needed"]["valueCode"]}
+        if "conditional" in conditional:
+            assert "Extension.extension:info-needed" not in missing
+    assert {"doc-needed", "doc-purpose", "info-needed", "questionnaire"} <= parts_seen
+
+
+def test_coverage_information_uses_the_crd_elements(
+    kit_answers: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> None:
+    """CRD conf-13: the answer is conveyed in the CRD-defined elements: the decision (covered,
+    pa-needed, doc-needed, doc-purpose, info-needed) in the must-support parts of
+    coverage-information, the rest (reason, questionnaire, contact, date, the coverage and
+    its assertion id) in parts the CRD extension defines; no part, and no extension on the
+    annotated order, that CRD does not define."""
+    definition = crd_validator().require(COVERAGE_INFO_URL)
+    slices = {s.slice_name: s for s in definition.root.element_children()["extension"].slices}
+    for ext in _coverage_extensions(kit_answers):
+        for part in ext["extension"]:
+            assert part["url"] in slices, part["url"]
+            if part["url"] in {"covered", "pa-needed", "doc-needed", "doc-purpose", "info-needed"}:
+                assert slices[part["url"]].must_support, part["url"]
+    for request, answer in kit_answers:
+        sent = {
+            key: {e["url"] for e in order.get("extension", [])}
+            for key, order in _orders_in(request).items()
+        }
+        for action in coverage_actions(answer):
+            resource = action["resource"]
+            added = {e["url"] for e in resource["extension"]}
+            added -= sent.get(f"{resource['resourceType']}/{resource['id']}", set())
+            assert added <= {COVERAGE_INFO_URL}, added
