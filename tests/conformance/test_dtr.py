@@ -11,12 +11,14 @@ import copy
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from davinci_pa.dtr.vocabulary import walk_items
+from davinci_pa.rules.valueset_import import enumerated_codes
 from tests.dtr.conftest import DtrApp, make_app
 from tests.dtr.helpers import (
     bundles,
@@ -175,9 +177,12 @@ def test_value_sets_referenced_are_included_small_ones_expanded_today(
     packages: list[dict[str, Any]],
 ) -> None:
     """DTR oper-14 (every ValueSet the Questionnaire references is in the Bundle), oper-16
-    (references to Questionnaires, Libraries and ValueSets are version-specific). Sent
-    expansions hold under 40 active codes; their date is the import date, not today's, so
-    the expansion-date rules stay open."""
+    (references to Questionnaires, Libraries and ValueSets are version-specific), oper-15
+    (every value set under 40 codes is sent expanded, as of today), oper-5 (the expansion
+    date is the current date, only active codes: those the compose, or the value set's own
+    list, names)."""
+    today = datetime.now(UTC).date().isoformat()
+    expanded = 0
     for bundle in packages:
         questionnaire = bundle["entry"][0]["resource"]
         valuesets = {f"{v['url']}|{v['version']}": v for v in _resources(bundle, "ValueSet")}
@@ -190,14 +195,40 @@ def test_value_sets_referenced_are_included_small_ones_expanded_today(
             assert "|" in canonical
             assert canonical in valuesets, canonical
         for valueset in valuesets.values():
+            codes = enumerated_codes(valueset) or valueset.get("expansion", {}).get("contains", [])
             expansion = valueset.get("expansion")
             if expansion is None:
+                assert len(codes) >= 40
                 continue
-            assert len(expansion.get("contains", [])) < 40
-            assert all(not c.get("inactive") for c in expansion.get("contains", []))
+            expanded += 1
+            assert expansion["timestamp"].startswith(today)
+            contains = expansion["contains"]
+            assert len(contains) == expansion["total"] < 40
+            assert all(not c.get("inactive") for c in contains)
+            assert {(c["system"], c["code"]) for c in contains} == {
+                (c["system"], c["code"]) for c in codes
+            }
         for library in questionnaire["extension"]:
             if library["url"] == CQF_LIBRARY:
                 assert "|" in library["valueCanonical"]
+    assert expanded
+
+
+def test_value_set_expand_is_as_of_today_with_active_codes(http: DtrApp) -> None:
+    """DTR oper-5: ``ValueSet/$expand`` answers with today's expansion date and only active
+    codes (a code marked inactive in the stored expansion is left out)."""
+    stored = next(v for v in http.payer.dtr.content.all("ValueSet") if "compose" in v)
+    stored["expansion"]["contains"][0]["inactive"] = True
+    try:
+        reply = http.get(f"/fhir/ValueSet/$expand?url={stored['url']}")
+    finally:
+        stored["expansion"]["contains"][0].pop("inactive")
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    expansion = reply.get_json()["expansion"]
+    assert expansion["timestamp"].startswith(datetime.now(UTC).date().isoformat())
+    assert (
+        len(expansion["contains"]) == expansion["total"] == len(enumerated_codes(stored) or []) - 1
+    )
 
 
 def test_one_draft_response_per_form_with_subject_and_context(
