@@ -19,6 +19,7 @@ import pytest
 
 from davinci_pa.dtr.vocabulary import walk_items
 from davinci_pa.rules.valueset_import import enumerated_codes
+from tests._shared import load_shared_json
 from tests.dtr.conftest import DtrApp, make_app
 from tests.dtr.helpers import (
     bundles,
@@ -27,8 +28,10 @@ from tests.dtr.helpers import (
     profile_errors,
     service,
     service_order,
+    validator,
 )
 from tests.dtr.test_next_question import OA, _answer_all
+from tests.support.profile_data import minimal_by_profile
 
 DTR_SD = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
 CQF_LIBRARY = "http://hl7.org/fhir/StructureDefinition/cqf-library"
@@ -546,3 +549,55 @@ def test_forms_embed_no_binary_pages() -> None:
         for binary in binaries:
             assert binary["contentType"] in {"application/pdf", "application/xhtml+xml"}
         assert binaries == []
+
+
+# -- only mandatory and must-support data is depended on ------------------------------------
+
+
+def _crd_profile(resource: dict[str, Any]) -> Any:
+    sd = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/profile-"
+    return validator().get(sd + str(resource["resourceType"]).lower())
+
+
+def _package_gist(output: dict[str, Any]) -> list[tuple[str, str]]:
+    """What a package says: each form served and every answer its draft holds."""
+    found = []
+    for bundle in bundles(output):
+        questionnaire, draft = bundle["entry"][0]["resource"], bundle["entry"][-1]["resource"]
+        found.append((questionnaire["url"], questionnaire["version"]))
+        for item, _ in walk_items(draft.get("item")):
+            for answer in item.get("answer", []):
+                value = {k: v for k, v in answer.items() if k.startswith("value")}
+                found.append((item["linkId"], json.dumps(value, sort_keys=True)))
+    return sorted(found)
+
+
+def test_minimal_by_profile_inputs_get_the_same_package() -> None:
+    """DTR conf-9 (no dependence on data elements neither mandatory nor must-support) and
+    conf-8 (nor on resource instances outside the DTR, CRD, HRex and US Core profiles): the
+    kit's package request and one per shipped form, their Coverage and orders cut to the
+    CRD profiles' mandatory and must-support elements, get the same forms with the same
+    prepopulated answers as the full requests."""
+    kit_request = load_shared_json(
+        "fixtures", "dtr", "inferno", "initial_static_questionnaire_request.json"
+    )
+    requests = [kit_request] + [package_request(order) for order in ORDERS.values()]
+    served = 0
+    for request in requests:
+        minimal = copy.deepcopy(request)
+        for parameter in minimal["parameter"]:
+            if "resource" in parameter:
+                profile = _crd_profile(parameter["resource"])
+                assert profile is not None, parameter["resource"]["resourceType"]
+                parameter["resource"] = minimal_by_profile(parameter["resource"], profile)
+        full_gist = _package_gist(service().questionnaire_package(request))
+        assert _package_gist(service().questionnaire_package(minimal)) == full_gist
+        served += bool(full_gist)
+    assert served == len(requests)
+    assert (
+        minimal_by_profile(
+            kit_request["parameter"][0]["resource"],
+            _crd_profile(kit_request["parameter"][0]["resource"]),
+        )
+        != kit_request["parameter"][0]["resource"]
+    )
