@@ -31,7 +31,7 @@ from tests.dtr.helpers import (
     validator,
 )
 from tests.dtr.test_next_question import OA, _answer_all
-from tests.support.profile_data import minimal_by_profile
+from tests.support.profile_data import minimal_by_profile, non_standard_elements
 
 DTR_SD = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
 CQF_LIBRARY = "http://hl7.org/fhir/StructureDefinition/cqf-library"
@@ -597,3 +597,45 @@ def test_minimal_by_profile_inputs_get_the_same_package() -> None:
         served += bool(full_gist)
     assert served == len(requests)
     assert cut >= 1
+
+
+STANDARD_EXTENSIONS = (
+    "http://hl7.org/fhir/StructureDefinition/",
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/",
+    "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/",
+    "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/",
+)
+"""Where the extensions DTR and its base guides define live (core, SDC, DTR, CRD)."""
+
+
+def _extension_urls(value: Any) -> Iterator[str]:
+    """The url of every extension in a JSON value (a complex extension's parts belong to its
+    own definition and are not listed)."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key in {"extension", "modifierExtension"}:
+                yield from (ext["url"] for ext in child)
+            else:
+                yield from _extension_urls(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _extension_urls(child)
+
+
+def test_forms_and_drafts_use_the_dtr_elements(packages: list[dict[str, Any]]) -> None:
+    """DTR conf-13: what our packages convey is in DTR-defined or inherited elements: every
+    element of the draft QuestionnaireResponse is one the DTR profile marks mandatory or
+    must-support, and every extension on forms, drafts, Libraries and ValueSets is one the
+    FHIR core, SDC, DTR or CRD define, none of our own."""
+    for bundle in packages:
+        for entry in bundle["entry"]:
+            for url in _extension_urls(entry["resource"]):
+                assert url.startswith(STANDARD_EXTENSIONS), url
+    for order in ORDERS.values():
+        output = service().questionnaire_package(package_request(order), version="2.0.1")
+        for bundle in bundles(output):
+            draft = bundle["entry"][-1]["resource"]
+            if "contained" in draft:
+                continue  # adaptive: the 2.0.1 package has no adaptive response profile
+            profile = validator().require(DTR_SD + "dtr-questionnaireresponse")
+            assert non_standard_elements(draft, profile) == []
