@@ -512,6 +512,49 @@ def test_every_call_and_answer_is_logged_and_assertions_kept(crd: Service) -> No
             assert patient["birthDate"] not in dumped, table
 
 
+CRD_TABLES = {"hook_calls", "coverage_assertions", "jwt_replay", "audit_events"}
+"""What a hook call may write: its record and assertions, the token's replay entry, the audit."""
+
+
+def _row_counts(service: Service) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    with service.payer.database.transaction() as conn:
+        return {
+            table: int(conn.execute(sa.text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one())
+            for table in sa.inspect(conn).get_table_names()
+        }
+
+
+def test_hook_data_serves_only_the_coverage_decision(
+    crd: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CRD sec-5 (what a hook call brings is used for the coverage determination and decision
+    support only): every kit hook request is answered while the only outbound requests go
+    to the EHR's own FHIR server (to complete the data for the decision), and nothing is
+    written beyond the call's record, its coverage assertions, the token's replay entry and
+    the audit event: no member index, no PAS, DTR, access or notification row."""
+    sent: list[str] = []
+    original = requests.Session.send
+
+    def record(session: requests.Session, request: Any, **kwargs: Any) -> Any:
+        sent.append(str(request.url))
+        return original(session, request, **kwargs)
+
+    before = _row_counts(crd)
+    monkeypatch.setattr(requests.Session, "send", record)
+    for body in kit_requests(crd):
+        assert crd.call(body).status_code == 200
+    monkeypatch.undo()
+    outbound = [url for url in sent if not url.startswith(crd.base_url)]
+    assert outbound
+    assert all(url.startswith(crd.ehr_url) for url in outbound), outbound
+    after = _row_counts(crd)
+    changed = {table for table, count in after.items() if count != before.get(table)}
+    assert changed <= CRD_TABLES, changed
+    assert {"hook_calls", "coverage_assertions"} <= changed
+
+
 def test_calls_are_answered_within_the_crd_time_target(crd: Service) -> None:
     """CRD found-2: every supported hook is answered, 90% within the target (5 s for most
     hooks; 10 s for order-sign, order-dispatch and appointment-book without cache): here all
