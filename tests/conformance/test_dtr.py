@@ -152,8 +152,8 @@ def test_expressions_are_cql_with_elm_alongside_and_qualified(
     alternative-expression extension, when compiled per expression), spec-97 (with several
     libraries, expressions name "Library".statement), spec-94 (SDC context: population
     expressions are CQL against the libraries named on the form), spec-54 (the forms
-    prepopulate from the EHR: initialExpressions exist). The rule that flow-control logic
-    is CQL too is not met: one form's enableWhenExpression is FHIRPath (left open)."""
+    prepopulate from the EHR: initialExpressions exist), spec-18 (every expression that
+    controls flow or rendering is CQL: none in FHIRPath)."""
     for bundle in packages:
         questionnaire = bundle["entry"][0]["resource"]
         libraries = [e for e in questionnaire["extension"] if e["url"] == CQF_LIBRARY]
@@ -161,8 +161,6 @@ def test_expressions_are_cql_with_elm_alongside_and_qualified(
         assert expressions, questionnaire["id"]
         names = {lib["name"] for lib in _resources(bundle, "Library")}
         for expression in expressions:
-            if expression["language"] == "text/fhirpath":
-                continue  # flow control, see the docstring
             assert expression["language"].startswith("text/cql"), expression
             if expression["language"] == "text/cql-expression":
                 alternatives = [
