@@ -637,3 +637,40 @@ def test_forms_and_drafts_use_the_dtr_elements(packages: list[dict[str, Any]]) -
                 continue  # adaptive: the 2.0.1 package has no adaptive response profile
             profile = validator().require(DTR_SD + "dtr-questionnaireresponse")
             assert non_standard_elements(draft, profile) == []
+
+
+INITIAL = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression"
+
+
+def _answerable(item: dict[str, Any]) -> bool:
+    """Whether the item gets an answer in a client that shows only what it has: a user can
+    answer it, or (read-only) its value comes from its initialExpression."""
+    if item["type"] in {"group", "display"}:
+        return True
+    if item.get("readOnly"):
+        return any(e["url"] == INITIAL for e in item.get("extension", []))
+    if item["type"] in {"choice", "open-choice"}:
+        return bool(item.get("answerValueSet") or item.get("answerOption")) or (
+            item["type"] == "open-choice"
+        )
+    return True
+
+
+def test_forms_work_in_a_client_that_ignores_optional_elements() -> None:
+    """DTR spec-21 (no form relies on elements a DTR client need not support): each shipped
+    form, cut to what the DTR standard Questionnaire profile marks mandatory or
+    must-support, still asks every question and keeps every required flag; every question
+    still gets its answer (a user can give it, choices still listed; a read-only one from
+    its initialExpression, not from a calculation the client may ignore)."""
+    profile = validator().require(DTR_SD + "dtr-std-questionnaire")
+    checked = 0
+    for definition in service().content.all("Questionnaire"):
+        minimal = minimal_by_profile(definition, profile)
+        full_items = {i["linkId"]: i for i, _ in walk_items(definition.get("item"))}
+        kept = {i["linkId"]: i for i, _ in walk_items(minimal.get("item"))}
+        assert kept.keys() == full_items.keys(), definition["url"]
+        for link_id, item in kept.items():
+            assert item.get("required") == full_items[link_id].get("required"), link_id
+            checked += 1
+            assert _answerable(item), (definition["url"], link_id)
+    assert checked
