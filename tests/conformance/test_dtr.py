@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 
+from davinci_pa.auth.client import sign_client_assertion, token_form
 from davinci_pa.dtr.vocabulary import walk_items
 from davinci_pa.rules.valueset_import import enumerated_codes
 from tests._shared import load_shared_json
-from tests.dtr.conftest import DtrApp, make_app
+from tests.auth.conftest import private_jwk
+from tests.dtr.conftest import DTR_SCOPE, DtrApp, make_app
 from tests.dtr.helpers import (
     bundles,
     device_order,
@@ -674,3 +676,42 @@ def test_forms_work_in_a_client_that_ignores_optional_elements() -> None:
             checked += 1
             assert _answerable(item), (definition["url"], link_id)
     assert checked
+
+
+# -- security -------------------------------------------------------------------------------
+
+DTR_ROUTES = [
+    ("POST", "/fhir/Questionnaire/$questionnaire-package"),
+    ("POST", "/fhir/Questionnaire/$next-question"),
+    ("POST", "/fhir/$log-questionnaire-errors"),
+    ("POST", "/fhir/QuestionnaireResponse"),
+    ("GET", "/fhir/Questionnaire"),
+    ("GET", "/fhir/Library"),
+    ("GET", "/fhir/ValueSet"),
+    ("GET", "/fhir/ValueSet/$expand?url=http://davinci-pa.org/fhir/ValueSet/pap-devices"),
+]
+
+
+def test_only_registered_clients_with_smart_tokens_reach_dtr(http: DtrApp) -> None:
+    """DTR spec-7 (registration ensures the DTR app or Full EHR is known to the payer and
+    authenticates as itself: a client assertion signed with a key the payer has not
+    registered gets no token, whatever client id it claims) and sec-1 (the SMART Backend
+    Services rules the guide adopts: every DTR route answers 401 with an OperationOutcome
+    without a token, and 403 with a token whose scopes do not cover it)."""
+    stranger = private_jwk("ES384", "stranger-1")
+    for client_id in ("dtr-app", "someone-else"):
+        assertion = sign_client_assertion(
+            stranger, client_id=client_id, token_url="https://payer.example.org/auth/token"
+        )
+        refused = http.client.post("/auth/token", data=token_form(assertion, DTR_SCOPE))
+        assert refused.status_code in {400, 401}, refused.get_json()
+        assert "access_token" not in (refused.get_json() or {})
+    narrow = {"Authorization": f"Bearer {http.token('system/Claim.read')}"}
+    for method, path in DTR_ROUTES:
+        anonymous = http.client.open(path, method=method, json={"resourceType": "Parameters"})
+        assert anonymous.status_code == 401, path
+        assert anonymous.get_json()["resourceType"] == "OperationOutcome"
+        wrong = http.client.open(
+            path, method=method, json={"resourceType": "Parameters"}, headers=narrow
+        )
+        assert wrong.status_code == 403, (path, wrong.get_json())
