@@ -34,6 +34,7 @@ from tests.server.conftest import Keys, Service, fresh_instance, make_payer
 from tests.server.test_crd_replay import KIT_REQUESTS
 from tests.support.ehr_server import serve_wsgi
 from tests.support.profile_data import minimal_by_profile
+from tests.support.us_core import VERSIONS, deep_as_us_core
 
 CRD_SD = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/"
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
@@ -879,3 +880,22 @@ def test_coverage_information_uses_the_crd_elements(
             added = {e["url"] for e in resource["extension"]}
             added -= sent.get(f"{resource['resourceType']}/{resource['id']}", set())
             assert added <= {COVERAGE_INFO_URL}, added
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_us_core_version_is_handled(crd: Service, version: str) -> None:
+    """CRD conf-2 (all three US Core versions handled): every kit hook request, its context
+    and prefetch resources declaring the US Core 3.1.1, 6.1.0 or 7.0.0 profile of their type
+    (with that version's Patient extension), gets the same coverage information and cards
+    as the kit's request."""
+    shaped_count = 0
+    for body in kit_requests(crd):
+        shaped = copy.deepcopy(body)
+        shaped["context"] = deep_as_us_core(body["context"], version)
+        if body.get("prefetch"):
+            shaped["prefetch"] = deep_as_us_core(body["prefetch"], version)
+        shaped_count += shaped != body
+        expected, answer = crd.call(body), crd.call(shaped)
+        assert answer.status_code == 200, answer.text
+        assert _decisions(answer.json()) == _decisions(expected.json()), body["hook"]
+    assert shaped_count >= 8

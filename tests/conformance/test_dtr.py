@@ -34,6 +34,7 @@ from tests.dtr.helpers import (
 )
 from tests.dtr.test_next_question import OA, _answer_all
 from tests.support.profile_data import minimal_by_profile, non_standard_elements
+from tests.support.us_core import VERSIONS, deep_as_us_core
 
 DTR_SD = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
 CQF_LIBRARY = "http://hl7.org/fhir/StructureDefinition/cqf-library"
@@ -715,3 +716,25 @@ def test_only_registered_clients_with_smart_tokens_reach_dtr(http: DtrApp) -> No
             path, method=method, json={"resourceType": "Parameters"}, headers=narrow
         )
         assert wrong.status_code == 403, (path, wrong.get_json())
+
+
+HREX_COVERAGE = "http://hl7.org/fhir/us/davinci-hrex/StructureDefinition/hrex-coverage"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_us_core_and_hrex_shaped_inputs_get_the_same_package(version: str) -> None:
+    """DTR conf-2 (HRex and US Core guidance where applicable): the kit's package request
+    and one per shipped form, their Coverage declaring the HRex Coverage profile and every
+    resource the US Core 3.1.1, 6.1.0 or 7.0.0 profile of its type, get the same forms and
+    prepopulated answers as sent plain."""
+    kit_request = load_shared_json("fixtures", "dtr", "inferno", KIT_PACKAGE_REQUEST)
+    for request in [kit_request] + [package_request(order) for order in ORDERS.values()]:
+        shaped = deep_as_us_core(request, version)
+        for parameter in shaped["parameter"]:
+            if parameter.get("resource", {}).get("resourceType") == "Coverage":
+                meta = parameter["resource"].setdefault("meta", {})
+                meta["profile"] = [*meta.get("profile", []), HREX_COVERAGE]
+        assert shaped != request
+        expected = _package_gist(service().questionnaire_package(request))
+        assert expected
+        assert _package_gist(service().questionnaire_package(shaped)) == expected

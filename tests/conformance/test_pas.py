@@ -31,6 +31,7 @@ from tests.conformance.test_kit_replay import (
 )
 from tests.pas.conftest import Receiver, Server, kit, serve_pas
 from tests.support.profile_data import declared_profile, minimal_bundle, non_standard_elements
+from tests.support.us_core import VERSIONS, as_us_core
 
 EXT_INFO_CHANGED = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-infoChanged"
 
@@ -581,3 +582,25 @@ def test_data_travels_in_standard_elements(pas: Server) -> None:
             ]
             assert numbers
             assert all(n.startswith(claim_response["preAuthRef"]) for n in numbers)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_us_core_shaped_resources_are_supported(pas: Server, version: str) -> None:
+    """PAS spec-1 (the relevant US Core profiles supported beside PAS's: each resource of the
+    kit's approval, denial and pended Bundles also declaring the US Core 3.1.1, 6.1.0 or
+    7.0.0 profile of its type, with that version's Patient extension, is accepted and gets
+    the same decision) and spec-19 (resources with a US Core profile keep complying: the
+    payer stores them as sent and echoes them unchanged in its response)."""
+    for workflow in ("approval", "denial", "pended"):
+        bundle = fresh(demo_payload("v2.2.1", workflow))
+        for entry in bundle["entry"]:
+            entry["resource"] = as_us_core(entry["resource"], version)
+        answer = check_submit_answer(bundle, pas.post("/fhir/Claim/$submit", bundle))
+        assert set(review_actions(answer)) == {EXPECTED[workflow]}
+        stored = pas.payer.pas.records.latest_request(authorization(pas, bundle).pa_id)
+        assert stored["entry"] == bundle["entry"]
+        sent = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+        echoed = [e for e in answer["entry"][1:] if e["fullUrl"] in sent]
+        assert echoed
+        for entry in echoed:
+            assert entry["resource"] == sent[entry["fullUrl"]]
