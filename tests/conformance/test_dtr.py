@@ -738,3 +738,77 @@ def test_us_core_and_hrex_shaped_inputs_get_the_same_package(version: str) -> No
         expected = _package_gist(service().questionnaire_package(request))
         assert expected
         assert _package_gist(service().questionnaire_package(shaped)) == expected
+
+
+# -- form design ----------------------------------------------------------------------------
+
+ADMINISTRATIVE_SECTIONS = {"patient", "practitioner", "signature"}
+"""The sections assembled from the shared modules: member, ordering practitioner, attestation."""
+SHARED_LIBRARY = '"DTRSharedPrepopulation"'
+
+
+def _libraries_used(item: dict[str, Any]) -> set[str]:
+    return {
+        str(expression.get("expression", "")).split(".")[0]
+        for expression in _expressions([item])
+        if "." in str(expression.get("expression", ""))
+    }
+
+
+def test_administrative_and_clinical_questions_are_separate_sections() -> None:
+    """DTR spec-22 (a form collecting both clinical and administrative data keeps them
+    apart): every assembled form puts the administrative questions (member, ordering
+    practitioner, attestation: the shared modules, prepopulated from the shared library) in
+    their own top-level sections, and no other section draws on the shared library or mixes
+    in administrative questions."""
+    for served in service().content.all("Questionnaire"):
+        definition = service().content.definition(f"{served['url']}|{served['version']}")
+        assert definition is not None
+        sections = {item["linkId"]: item for item in definition["item"]}
+        assert sections.keys() >= ADMINISTRATIVE_SECTIONS, served["url"]
+        clinical = [s for name, s in sections.items() if name not in ADMINISTRATIVE_SECTIONS]
+        assert clinical, served["url"]
+        for section in clinical:
+            assert section["type"] == "group"
+            assert SHARED_LIBRARY not in _libraries_used(section), section["linkId"]
+            for item, _ in walk_items(section.get("item")):
+                assert item["linkId"].split(".")[0] not in ADMINISTRATIVE_SECTIONS
+        for name in ADMINISTRATIVE_SECTIONS:
+            assert _libraries_used(sections[name]) <= {SHARED_LIBRARY}, name
+
+
+def test_one_response_serves_every_purpose_it_is_for() -> None:
+    """DTR spec-159 (a response with several purposes is appropriate for all of them): a form
+    requested for documentation wanted with the PA request and with the claim gets one
+    draft naming both intended uses, whose questions and prepopulated answers are exactly
+    those of the same form for one purpose (nothing in it depends on, or needs redacting
+    for, a purpose), and no form's logic refers to the intended use."""
+    from davinci_pa.dtr.service import DtrService, shipped_content
+    from davinci_pa.rules.loader import load_rule_pack
+    from tests._shared import REPO
+    from tests.dtr.test_package import _Assertions
+
+    form = "http://davinci-pa.org/fhir/Questionnaire/cpap|1.0.0"
+    outputs = {}
+    for purposes in (["withpa"], ["withpa", "withclaim"]):
+        decision = {"questionnaires": [form], "doc-needed": ["clinical"], "doc-purpose": purposes}
+        dtr = DtrService(
+            shipped_content(),
+            rules=load_rule_pack(REPO / "cql_rules"),
+            assertions=_Assertions(decision),
+        )
+        request = package_request(device_order("E0601"), context={"valueString": "a-1"})
+        outputs[len(purposes)] = dtr.questionnaire_package(request)
+    (bundle,) = bundles(outputs[2])
+    draft = bundle["entry"][-1]["resource"]
+    uses = [
+        e["valueCodeableConcept"]["coding"][0]["code"]
+        for e in draft["extension"]
+        if e["url"].endswith("intendedUse")
+    ]
+    assert uses == ["withpa", "withclaim"]
+    assert _package_gist(outputs[2]) == _package_gist(outputs[1])
+    for definition in service().content.all("Questionnaire"):
+        text = json.dumps(definition)
+        assert "intendedUse" not in text
+        assert "doc-purpose" not in text
