@@ -29,6 +29,7 @@ from davinci_pa.fhir.validation import Validator
 from davinci_pa.fhir.validation.profile import CompiledProfile
 from davinci_pa.server import ServerSettings, create_app
 from davinci_pa.store import Database
+from davinci_pa.store.audit import AuditLog
 from tests._shared import load_shared_json, shared_path
 from tests.server.conftest import Keys, Service, fresh_instance, make_payer
 from tests.server.test_crd_replay import KIT_REQUESTS
@@ -554,6 +555,61 @@ def test_hook_data_serves_only_the_coverage_decision(
     changed = {table for table, count in after.items() if count != before.get(table)}
     assert changed <= CRD_TABLES, changed
     assert {"hook_calls", "coverage_assertions"} <= changed
+
+
+def test_authorized_users_can_read_the_kept_call_logs(
+    crd: Service, tmp_path: Path, public_jwks: dict[str, Any]
+) -> None:
+    """CRD found-38 (logs reachable by authorized users to resolve discrepancies in a timely
+    manner): a client registered with the auditor role gets a hook call's kept record by the
+    EHR's hookInstance at once (the answer as sent and every coverage assertion with its
+    decision); a client without the role gets 403, no token 401, an unknown hookInstance
+    404; the read itself is audited."""
+    from davinci_pa.auth.client import sign_client_assertion, token_form
+    from tests.auth.conftest import private_jwk, public_of
+
+    body = ig_request()
+    answer = crd.call(body).json()
+    keys = {name: private_jwk("ES384", f"{name}-1") for name in ("auditor", "clerk")}
+    clients = tmp_path / "clients.json"
+    registry = {
+        "auditor": {"jwks": {"keys": [public_of(keys["auditor"])]}, "roles": ["auditor"]},
+        "clerk": {"jwks": {"keys": [public_of(keys["clerk"])]}},
+    }
+    clients.write_text(json.dumps(registry))
+    base = "https://payer.example.org"
+    reader = make_payer(crd.payer.database, public_jwks, base, crd.ehr_url)
+    settings = ServerSettings(clients=str(clients), public_base_url=base)
+    app = create_app(settings, payer=reader).test_client()
+
+    def bearer(name: str) -> dict[str, str]:
+        assertion = sign_client_assertion(
+            keys[name], client_id=name, token_url=base + "/auth/token"
+        )
+        reply = app.post("/auth/token", data=token_form(assertion, "system/AuditEvent.read"))
+        assert reply.status_code == 200, reply.get_json()
+        return {"Authorization": f"Bearer {reply.get_json()['access_token']}"}
+
+    path = f"/admin/crd/calls/{body['hookInstance']}"
+    read = app.get(path, headers=bearer("auditor"))
+    assert read.status_code == 200, read.get_json()
+    (logged,) = read.get_json()["calls"]
+    assert logged["response"] == answer
+    assert logged["hook"] == "order-sign"
+    ids = {a["coverageAssertionId"] for a in logged["assertions"]}
+    sent = {
+        p["coverage-assertion-id"][0]
+        for action in coverage_actions(answer)
+        for p in coverage_parts(action["resource"])
+    }
+    assert sent
+    assert ids == sent
+    assert all(a["decision"] for a in logged["assertions"])
+    assert app.get(path, headers=bearer("clerk")).status_code == 403
+    assert app.get(path).status_code == 401
+    assert app.get("/admin/crd/calls/no-such-call", headers=bearer("auditor")).status_code == 404
+    reads = [e for e in AuditLog(crd.payer.database).recent(limit=50) if e.action == "crd.log.read"]
+    assert {(e.actor, e.status) for e in reads} >= {("auditor", 200), ("clerk", 403)}
 
 
 def test_calls_are_answered_within_the_crd_time_target(crd: Service) -> None:
