@@ -7,6 +7,10 @@
 - External Reference (topic ``guideline``): the public policies the rule cites, absolute
   links only, never a portal (``resp-17``).
 - Propose Alternate Request (topic ``therapy-alternatives-opt``): an ``update`` suggestion.
+- Identify Additional Orders (topic ``clinical-reminder``, order-select and order-sign
+  only): the companion or prerequisite orders the topic lists, each a ``create``
+  suggestion of a draft order meeting its CRD profile (``resp-57``), any of which may be
+  chosen (``selectionBehavior: any``).
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from davinci_pa.crd.assessment import Assessment
 from davinci_pa.crd.coverage_info import COVERAGE_INFO_URL, Assertion, coverage_information
 from davinci_pa.crd.versions import CrdVersion
 from davinci_pa.fhir.json import objects
-from davinci_pa.rules.model import Alternative, Decision, Topic
+from davinci_pa.rules.model import Alternative, Companion, Decision, Topic
 from davinci_pa.types import JsonObject, Resource
 
 SUMMARY_LIMIT = cds.MAX_SUMMARY - 1
+CRD_PROFILE = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/profile-"
+"""CRD order profiles (``profile-devicerequest`` and so on; the same URL in 2.0 and 2.2)."""
 _CODE_FIELDS = {
     "DeviceRequest": "codeCodeableConcept",
     "ServiceRequest": "code",
@@ -41,6 +47,8 @@ class CardContext:
     payer_name: str
     on: date
     new_id: Callable[[], str]
+    additional_orders: bool = False
+    """Whether the hook may propose additional orders (order-select and order-sign)."""
 
 
 def coverage_action(assessment: Assessment, ctx: CardContext) -> JsonObject | None:
@@ -72,6 +80,8 @@ def cards_for(
         cards.append(_instructions(assessment, topic, ctx))
     if topic and enabled.get("therapy-alternatives-opt", True):
         cards.extend(_alternatives(assessment, topic, ctx))
+    if topic and ctx.additional_orders and enabled.get("clinical-reminder", True):
+        cards.extend(_additional_orders(assessment, topic, ctx))
     if topic and topic.policies and enabled.get("guideline", True):
         cards.append(_policy_links(assessment, topic, ctx))
     return cards
@@ -168,6 +178,55 @@ def _replace_code(order: Resource, field: str, alt: Alternative) -> JsonObject:
     return cds.action("update", f"Change the order to {alt.code.code}", resource=updated)
 
 
+def _additional_orders(a: Assessment, topic: Topic, ctx: CardContext) -> Iterator[JsonObject]:
+    companions = [
+        c for c in topic.companions if c.when is None or any(k.key == c.when.key for k in a.codes)
+    ]
+    if not companions:
+        return
+    suggestions = [
+        cds.suggestion(
+            _clip(f"Add an order for {c.code.display or c.code.code}"),
+            [
+                cds.action(
+                    "create",
+                    f"Draft order for {c.code.display or c.code.code}: {c.reason}",
+                    resource=_companion_order(c, a.target, ctx),
+                )
+            ],
+            uuid=ctx.new_id(),
+        )
+        for c in companions
+    ]
+    yield _card(
+        a,
+        ctx,
+        summary=f"Orders to go with {_label(a)}",
+        detail=" ".join(dict.fromkeys(c.reason for c in companions)),
+        topic_code=("clinical-reminder", "Clinical Reminder"),
+        suggestions=suggestions,
+        selection="any",
+    )
+
+
+def _companion_order(companion: Companion, order: Resource, ctx: CardContext) -> Resource:
+    """A draft order for the companion, for the same patient, encounter and requester."""
+    rtype = companion.resource_type
+    created: Resource = {
+        "resourceType": rtype,
+        "id": ctx.new_id(),
+        "meta": {"profile": [CRD_PROFILE + rtype.lower()]},
+        "status": "draft",
+        "intent": "original-order",
+        _CODE_FIELDS[rtype]: {"coding": [companion.code.to_coding()]},
+    }
+    for key in ("subject", "encounter", "requester"):
+        if isinstance(order.get(key), dict):
+            created[key] = copy.deepcopy(order[key])
+    created["authoredOn"] = ctx.on.isoformat()
+    return created
+
+
 def _policy_links(a: Assessment, topic: Topic, ctx: CardContext) -> JsonObject:
     links = [cds.link(p.title, p.url) for p in topic.policies]
     return _card(
@@ -190,6 +249,7 @@ def _card(
     indicator: cds.Indicator = "info",
     suggestions: Sequence[JsonObject] = (),
     links: Sequence[JsonObject] = (),
+    selection: cds.SelectionBehavior = "at-most-one",
 ) -> JsonObject:
     topic = cds.coding(ctx.version.card_type_system, *topic_code)
     return cds.card(
@@ -200,7 +260,7 @@ def _card(
         detail=detail,
         suggestions=suggestions,
         links=links,
-        selection_behavior="at-most-one" if suggestions else None,
+        selection_behavior=selection if suggestions else None,
         extension={"davinci-crd.associated-resource": [{"reference": _ref(a.target)}]},
     )
 

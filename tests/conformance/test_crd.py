@@ -192,6 +192,7 @@ def test_configuration_is_obeyed_optional_and_unknown_options_ignored(crd: Servi
         "coverage-info": False,
         "guideline": False,
         "therapy-alternatives-opt": False,
+        "clinical-reminder": False,
         "max-cards": -3,
     }
     odd = crd.call(body)
@@ -955,3 +956,55 @@ def test_every_us_core_version_is_handled(crd: Service, version: str) -> None:
         assert answer.status_code == 200, answer.text
         assert _decisions(answer.json()) == _decisions(expected.json()), body["hook"]
     assert shaped_count >= 8
+
+
+ADDITIONAL_ORDER_TYPES = {
+    "CommunicationRequest", "Device", "DeviceRequest", "Medication", "MedicationRequest",
+    "NutritionOrder", "ServiceRequest", "VisionPrescription",
+}  # fmt: skip
+"""What an Identify Additional Orders suggestion may create (CRD resp-57's profiles)."""
+
+
+def test_additional_orders_are_draft_orders_meeting_the_crd_profiles(crd: Service) -> None:
+    """CRD resp-57 (each proposed order complies with its CRD profile: validated against
+    profile-servicerequest and the rest) and resp-58 (the Additional Orders card follows its
+    model: a clinical-reminder card about the order, suggestions with a label and uuid whose
+    actions all create one of the order types, any number of which may be chosen, for the
+    patient, encounter and requester of the order): the IG's order-sign example with home
+    oxygen gets the topic's prerequisite test; a client that turns the card type off gets
+    none, and only order-select and order-sign offer it."""
+    body = ig_request()
+    answer = crd.call(body).json()
+    assert validate_response(answer, hook="order-sign") == []
+    cards = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "clinical-reminder"]
+    assert cards
+    orders = _orders_in(body)
+    for card in cards:
+        assert card["selectionBehavior"] == "any"
+        (about,) = card["extension"]["davinci-crd.associated-resource"]
+        order = orders[about["reference"]]
+        assert card["suggestions"]
+        for suggestion in card["suggestions"]:
+            uuid.UUID(suggestion["uuid"])
+            assert suggestion["label"]
+            for action in suggestion["actions"]:
+                assert action["type"] == "create"
+                created = action["resource"]
+                assert created["resourceType"] in ADDITIONAL_ORDER_TYPES
+                profile = CRD_SD + "profile-" + created["resourceType"].lower()
+                issues = crd_validator().validate(created, profile)
+                assert [str(i) for i in issues if i.severity == "error"] == []
+                assert created["status"] == "draft"
+                assert created["subject"] == order["subject"]
+    off = ig_request()
+    off["extension"]["davinci-crd.configuration"] = {"clinical-reminder": False}
+    topics = {c["source"]["topic"]["code"] for c in crd.call(off).json()["cards"]}
+    assert "clinical-reminder" not in topics
+    services = requests.get(f"{crd.base_url}/cds-services", timeout=10).json()["services"]
+    offering = {
+        s["hook"]
+        for s in services
+        for o in s["extension"]["davinci-crd.configuration-options"]
+        if o["code"] == "clinical-reminder"
+    }
+    assert offering == {"order-select", "order-sign"}
