@@ -7,6 +7,10 @@
 - External Reference (topic ``guideline``): the public policies the rule cites, absolute
   links only, never a portal (``resp-17``).
 - Propose Alternate Request (topic ``therapy-alternatives-opt``): an ``update`` suggestion.
+- Request Form Completion (topic ``coverage-info``), only for a client that says it cannot
+  launch DTR (option ``dtr`` false; otherwise forms go through DTR, ``resp-59``): a
+  ``create`` suggestion of a Task to complete each form the decision asks for
+  (``profile-taskquestionnaire``, ``resp-62``).
 - Identify Additional Orders (topic ``clinical-reminder``, order-select and order-sign
   only): the companion or prerequisite orders the topic lists, each a ``create``
   suggestion of a draft order meeting its CRD profile (``resp-57``), any of which may be
@@ -49,6 +53,8 @@ class CardContext:
     new_id: Callable[[], str]
     additional_orders: bool = False
     """Whether the hook may propose additional orders (order-select and order-sign)."""
+    dtr: bool = True
+    """Whether the client launches DTR for the payer's forms (else: form-completion cards)."""
 
 
 def coverage_action(assessment: Assessment, ctx: CardContext) -> JsonObject | None:
@@ -78,6 +84,8 @@ def cards_for(
     topic = assessment.outcome.topic
     if enabled.get("coverage-info", True) and _needs_instructions(assessment.decision):
         cards.append(_instructions(assessment, topic, ctx))
+    if enabled.get("coverage-info", True) and not ctx.dtr and assessment.decision.questionnaires:
+        cards.append(_form_completion(assessment, ctx))
     if topic and enabled.get("therapy-alternatives-opt", True):
         cards.extend(_alternatives(assessment, topic, ctx))
     if topic and ctx.additional_orders and enabled.get("clinical-reminder", True):
@@ -176,6 +184,103 @@ def _replace_code(order: Resource, field: str, alt: Alternative) -> JsonObject:
     updated = copy.deepcopy(order)
     updated[field] = {"coding": [alt.code.to_coding()]}
     return cds.action("update", f"Change the order to {alt.code.code}", resource=updated)
+
+
+SDC_TEMP = "http://hl7.org/fhir/uv/sdc/CodeSystem/temp"
+CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
+TASK_CODE = {"system": SDC_TEMP, "code": "complete-questionnaire"}
+"""The Task code of a form to complete (CRD ``profile-taskquestionnaire``)."""
+
+
+def _form_completion(a: Assessment, ctx: CardContext) -> JsonObject:
+    suggestions = [
+        cds.suggestion(
+            _clip(f"Add 'complete form {_form_name(canonical)}' to the task list"),
+            [
+                cds.action(
+                    "create",
+                    f"Task to complete the payer's form {canonical}",
+                    resource=_form_task(a, canonical, ctx),
+                )
+            ],
+            uuid=ctx.new_id(),
+        )
+        for canonical in a.decision.questionnaires
+    ]
+    return _card(
+        a,
+        ctx,
+        summary=f"Complete the payer's form for {_label(a)}",
+        detail=(
+            "The plan needs documentation on its form. Your system does not launch DTR, so "
+            "the form is offered as a task; the payer's DTR service serves it by its URL."
+        ),
+        topic_code=("coverage-info", "Coverage Information"),
+        suggestions=suggestions,
+        selection="any",
+    )
+
+
+def _form_task(a: Assessment, canonical: str, ctx: CardContext) -> Resource:
+    """A Task to complete one Questionnaire for the order's patient (taskquestionnaire).
+
+    The payer (the Coverage's payor) requests it and says what to do with the response.
+    """
+    order = a.target
+    task: Resource = {
+        "resourceType": "Task",
+        "id": ctx.new_id(),
+        "meta": {"profile": [CRD_PROFILE + "taskquestionnaire"]},
+        "basedOn": [{"reference": _ref(order)}],
+        "status": "ready",
+        "intent": "order",
+        "code": {"coding": [dict(TASK_CODE)]},
+        "description": f"Complete the payer's form {_form_name(canonical)}",
+    }
+    patient = order.get("subject") or order.get("patient")
+    if isinstance(patient, dict):
+        task["for"] = copy.deepcopy(patient)
+    task["authoredOn"] = ctx.on.isoformat()
+    payor = _payor(a)
+    if payor is not None:
+        task["requester"] = payor
+    task["input"] = [
+        {
+            "type": {
+                "coding": [{"system": SDC_TEMP, "code": "questionnaire"}],
+                "text": "questionnaire",
+            },
+            "valueCanonical": canonical,
+        },
+        {
+            "type": {"coding": [{"system": CRD_TEMP, "code": "after-completion-action"}]},
+            "valueCodeableConcept": {"coding": [{"system": CRD_TEMP, "code": _after(a.decision)}]},
+        },
+    ]
+    return task
+
+
+def _payor(a: Assessment) -> dict[str, str] | None:
+    """The reference to the payer Organization the member's Coverage names."""
+    for payor in objects((a.match.coverage or {}).get("payor")):
+        reference = payor.get("reference")
+        if isinstance(reference, str) and "Organization/" in reference:
+            return {"reference": reference}
+    return None
+
+
+_AFTER_COMPLETION = {"withpa": "prior-auth-include", "withclaim": "initial-claim-include"}
+"""What to do with the response (afterCompletionCode) for each documentation purpose; other
+purposes (send with the order, keep on file) are stated with their own CRD code."""
+
+
+def _after(decision: Decision) -> str:
+    purpose = decision.doc_purpose[0] if decision.doc_purpose else "withorder"
+    return _AFTER_COMPLETION.get(purpose, purpose)
+
+
+def _form_name(canonical: str) -> str:
+    return canonical.partition("|")[0].rstrip("/").rsplit("/", 1)[-1]
 
 
 def _additional_orders(a: Assessment, topic: Topic, ctx: CardContext) -> Iterator[JsonObject]:

@@ -93,6 +93,7 @@ class CrdResponder:
             now.date(),
             self._new_id,
             additional_orders=hook_input.service.hook in ADDITIONAL_ORDER_HOOKS,
+            dtr=config.get("dtr", True) is not False,
         )
         body: JsonObject = {"cards": _cards(assessments, ctx, config)}
         if config.get("coverage-info", True):

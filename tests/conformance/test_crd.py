@@ -46,6 +46,9 @@ RESPONSE_TYPES = {
     "off-guideline", "instructions",
 }  # fmt: skip
 """CRD Response Types (ValueSet cardType, CRD 2.2; CRD temp codes in 2.0)."""
+CLIENT_CAPABILITIES = {"dtr"}
+"""Boolean options that are not card types (dev-7: no applicable type is in the list): ``dtr``
+says whether the client launches DTR (false: Request Form Completion cards instead)."""
 
 
 @contextmanager
@@ -138,7 +141,8 @@ def test_discovery_declares_versions_and_boolean_options_per_card_type(
     """CRD dev-1 (at least one version per hook), dev-2 (all versions: 2.0 and 2.2, both
     answered), dev-4 (code, type, name, description and a default), dev-5 (a boolean option
     for each card type we return), dev-7 (codes are JSON property names from the CRD
-    Response Types), dev-8 (codes, names, descriptions unique per service)."""
+    Response Types, where a type applies), dev-8 (codes, names, descriptions unique per
+    service)."""
     services = requests.get(f"{crd.base_url}/cds-services", timeout=10).json()["services"]
     for service in services:
         ext = service["extension"]
@@ -149,7 +153,7 @@ def test_discovery_declares_versions_and_boolean_options_per_card_type(
             assert option["type"] in {"boolean", "integer"}
             assert isinstance(option["default"], bool | int)
             assert json.loads(json.dumps({option["code"]: 1})) == {option["code"]: 1}
-            if option["type"] == "boolean":
+            if option["type"] == "boolean" and option["code"] not in CLIENT_CAPABILITIES:
                 assert option["code"] in RESPONSE_TYPES
         for field in ("code", "name", "description"):
             values = [o[field] for o in options]
@@ -1008,3 +1012,50 @@ def test_additional_orders_are_draft_orders_meeting_the_crd_profiles(crd: Servic
         if o["code"] == "clinical-reminder"
     }
     assert offering == {"order-select", "order-sign"}
+
+
+def _form_tasks(answer: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(card, Task) for every Task a card's suggestion would create."""
+    return [
+        (card, action["resource"])
+        for card in answer["cards"]
+        for suggestion in card.get("suggestions", [])
+        for action in suggestion["actions"]
+        if action["type"] == "create" and action["resource"]["resourceType"] == "Task"
+    ]
+
+
+def test_form_completion_only_for_clients_without_dtr(crd: Service) -> None:
+    """CRD resp-62 (the Task a Request Form Completion card creates complies with
+    profile-taskquestionnaire), resp-65 (the card follows the Form Completion model: an
+    info card about the order whose suggestions, any of which may be taken, each create a
+    ready Task coded complete-questionnaire for the patient, based on the order, naming the
+    form's canonical as its questionnaire input), resp-59 (never used when the client
+    launches DTR, the default: the forms go through DTR then). The IG's order-sign example
+    asks for the home oxygen form."""
+    assert _form_tasks(crd.call(ig_request()).json()) == []
+    body = ig_request()
+    body["extension"]["davinci-crd.configuration"] = {"dtr": False}
+    answer = crd.call(body).json()
+    assert validate_response(answer, hook="order-sign") == []
+    found = _form_tasks(answer)
+    assert found
+    orders = _orders_in(body)
+    asked = {
+        q
+        for action in coverage_actions(answer)
+        for parts in coverage_parts(action["resource"])
+        for q in parts.get("questionnaire", [])
+    }
+    for card, task in found:
+        assert card["indicator"] == "info"
+        assert card["selectionBehavior"] == "any"
+        issues = crd_validator().validate(task, CRD_SD + "profile-taskquestionnaire")
+        assert [str(i) for i in issues if i.severity == "error"] == []
+        assert task["status"] == "ready"
+        assert task["code"]["coding"][0]["code"] == "complete-questionnaire"
+        (based_on,) = task["basedOn"]
+        assert task["for"] == orders[based_on["reference"]]["subject"]
+        (form,) = [i for i in task["input"] if i["type"].get("text") == "questionnaire"]
+        assert form["valueCanonical"].startswith("http")
+        assert form["valueCanonical"] in asked
