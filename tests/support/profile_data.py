@@ -7,9 +7,10 @@ with nothing but that and compare the answers. :func:`non_standard_elements` lis
 elements present that are neither, so a test can check that what we emit conveys its data in
 standard elements (CRD conf-13, DTR conf-13, PAS conf-15).
 
-Children of a kept element are stripped only where the profile says something about them (one
-of its non-extension children mandatory or must-support); a kept datatype the profile does not constrain (a
-``Reference``, a ``CodeableConcept``) is kept whole, as its sender meant it.
+Children of a kept element are stripped only where the profile says something about them
+(one of its non-extension children mandatory or must-support); a kept datatype the profile
+does not constrain (a ``Reference``, a ``CodeableConcept``) is kept whole, as its sender
+meant it, and so is a kept extension (its own definition governs its content).
 """
 
 from __future__ import annotations
