@@ -26,9 +26,10 @@ from davinci_pa.errors import ConfigurationError
 DEFAULT_CLIENT_SCOPE = "system/*.read system/*.write"
 """What a client may request when its registration names no ``scope``."""
 
-ROLES = frozenset({"reviewer", "provider", "payer"})
+ROLES = frozenset({"reviewer", "provider", "payer", "auditor"})
 """Roles a registration may carry: ``reviewer`` decides pended work, ``provider`` reads
-Provider Access exports, ``payer`` (another health plan) may call ``$member-match``."""
+Provider Access exports, ``payer`` (another health plan) may call ``$member-match``,
+``auditor`` reads the kept CRD call logs (``GET /admin/crd/calls/{hookInstance}``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,14 @@
 - External Reference (topic ``guideline``): the public policies the rule cites, absolute
   links only, never a portal (``resp-17``).
 - Propose Alternate Request (topic ``therapy-alternatives-opt``): an ``update`` suggestion.
+- Request Form Completion (topic ``coverage-info``), only for a client that says it cannot
+  launch DTR (option ``dtr`` false; otherwise forms go through DTR, ``resp-59``): a
+  ``create`` suggestion of a Task to complete each form the decision asks for
+  (``profile-taskquestionnaire``, ``resp-62``).
+- Identify Additional Orders (topic ``clinical-reminder``, order-select and order-sign
+  only): the companion or prerequisite orders the topic lists, each a ``create``
+  suggestion of a draft order meeting its CRD profile (``resp-57``), any of which may be
+  chosen (``selectionBehavior: any``).
 """
 
 from __future__ import annotations
@@ -22,10 +30,12 @@ from davinci_pa.crd.assessment import Assessment
 from davinci_pa.crd.coverage_info import COVERAGE_INFO_URL, Assertion, coverage_information
 from davinci_pa.crd.versions import CrdVersion
 from davinci_pa.fhir.json import objects
-from davinci_pa.rules.model import Alternative, Decision, Topic
+from davinci_pa.rules.model import Alternative, Companion, Decision, Topic
 from davinci_pa.types import JsonObject, Resource
 
 SUMMARY_LIMIT = cds.MAX_SUMMARY - 1
+CRD_PROFILE = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/profile-"
+"""CRD order profiles (``profile-devicerequest`` and so on; the same URL in 2.0 and 2.2)."""
 _CODE_FIELDS = {
     "DeviceRequest": "codeCodeableConcept",
     "ServiceRequest": "code",
@@ -41,6 +51,10 @@ class CardContext:
     payer_name: str
     on: date
     new_id: Callable[[], str]
+    additional_orders: bool = False
+    """Whether the hook may propose additional orders (order-select and order-sign)."""
+    dtr: bool = True
+    """Whether the client launches DTR for the payer's forms (else: form-completion cards)."""
 
 
 def coverage_action(assessment: Assessment, ctx: CardContext) -> JsonObject | None:
@@ -70,8 +84,12 @@ def cards_for(
     topic = assessment.outcome.topic
     if enabled.get("coverage-info", True) and _needs_instructions(assessment.decision):
         cards.append(_instructions(assessment, topic, ctx))
+    if enabled.get("coverage-info", True) and not ctx.dtr and assessment.decision.questionnaires:
+        cards.append(_form_completion(assessment, ctx))
     if topic and enabled.get("therapy-alternatives-opt", True):
         cards.extend(_alternatives(assessment, topic, ctx))
+    if topic and ctx.additional_orders and enabled.get("clinical-reminder", True):
+        cards.extend(_additional_orders(assessment, topic, ctx))
     if topic and topic.policies and enabled.get("guideline", True):
         cards.append(_policy_links(assessment, topic, ctx))
     return cards
@@ -168,6 +186,152 @@ def _replace_code(order: Resource, field: str, alt: Alternative) -> JsonObject:
     return cds.action("update", f"Change the order to {alt.code.code}", resource=updated)
 
 
+SDC_TEMP = "http://hl7.org/fhir/uv/sdc/CodeSystem/temp"
+CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
+TASK_CODE = {"system": SDC_TEMP, "code": "complete-questionnaire"}
+"""The Task code of a form to complete (CRD ``profile-taskquestionnaire``)."""
+
+
+def _form_completion(a: Assessment, ctx: CardContext) -> JsonObject:
+    suggestions = [
+        cds.suggestion(
+            _clip(f"Add 'complete form {_form_name(canonical)}' to the task list"),
+            [
+                cds.action(
+                    "create",
+                    f"Task to complete the payer's form {canonical}",
+                    resource=_form_task(a, canonical, ctx),
+                )
+            ],
+            uuid=ctx.new_id(),
+        )
+        for canonical in a.decision.questionnaires
+    ]
+    return _card(
+        a,
+        ctx,
+        summary=f"Complete the payer's form for {_label(a)}",
+        detail=(
+            "The plan needs documentation on its form. Your system does not launch DTR, so "
+            "the form is offered as a task; the payer's DTR service serves it by its URL."
+        ),
+        topic_code=("coverage-info", "Coverage Information"),
+        suggestions=suggestions,
+        selection="any",
+    )
+
+
+def _form_task(a: Assessment, canonical: str, ctx: CardContext) -> Resource:
+    """A Task to complete one Questionnaire for the order's patient (taskquestionnaire).
+
+    The payer (the Coverage's payor) requests it and says what to do with the response.
+    """
+    order = a.target
+    task: Resource = {
+        "resourceType": "Task",
+        "id": ctx.new_id(),
+        "meta": {"profile": [CRD_PROFILE + "taskquestionnaire"]},
+        "basedOn": [{"reference": _ref(order)}],
+        "status": "ready",
+        "intent": "order",
+        "code": {"coding": [dict(TASK_CODE)]},
+        "description": f"Complete the payer's form {_form_name(canonical)}",
+    }
+    patient = order.get("subject") or order.get("patient")
+    if isinstance(patient, dict):
+        task["for"] = copy.deepcopy(patient)
+    task["authoredOn"] = ctx.on.isoformat()
+    payor = _payor(a)
+    if payor is not None:
+        task["requester"] = payor
+    task["input"] = [
+        {
+            "type": {
+                "coding": [{"system": SDC_TEMP, "code": "questionnaire"}],
+                "text": "questionnaire",
+            },
+            "valueCanonical": canonical,
+        },
+        {
+            "type": {"coding": [{"system": CRD_TEMP, "code": "after-completion-action"}]},
+            "valueCodeableConcept": {"coding": [{"system": CRD_TEMP, "code": _after(a.decision)}]},
+        },
+    ]
+    return task
+
+
+def _payor(a: Assessment) -> dict[str, str] | None:
+    """The reference to the payer Organization the member's Coverage names."""
+    for payor in objects((a.match.coverage or {}).get("payor")):
+        reference = payor.get("reference")
+        if isinstance(reference, str) and "Organization/" in reference:
+            return {"reference": reference}
+    return None
+
+
+_AFTER_COMPLETION = {"withpa": "prior-auth-include", "withclaim": "initial-claim-include"}
+"""What to do with the response (afterCompletionCode) for each documentation purpose; other
+purposes (send with the order, keep on file) are stated with their own CRD code."""
+
+
+def _after(decision: Decision) -> str:
+    purpose = decision.doc_purpose[0] if decision.doc_purpose else "withorder"
+    return _AFTER_COMPLETION.get(purpose, purpose)
+
+
+def _form_name(canonical: str) -> str:
+    return canonical.partition("|")[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def _additional_orders(a: Assessment, topic: Topic, ctx: CardContext) -> Iterator[JsonObject]:
+    companions = [
+        c for c in topic.companions if c.when is None or any(k.key == c.when.key for k in a.codes)
+    ]
+    if not companions:
+        return
+    suggestions = [
+        cds.suggestion(
+            _clip(f"Add an order for {c.code.display or c.code.code}"),
+            [
+                cds.action(
+                    "create",
+                    f"Draft order for {c.code.display or c.code.code}: {c.reason}",
+                    resource=_companion_order(c, a.target, ctx),
+                )
+            ],
+            uuid=ctx.new_id(),
+        )
+        for c in companions
+    ]
+    yield _card(
+        a,
+        ctx,
+        summary=f"Orders to go with {_label(a)}",
+        detail=" ".join(dict.fromkeys(c.reason for c in companions)),
+        topic_code=("clinical-reminder", "Clinical Reminder"),
+        suggestions=suggestions,
+        selection="any",
+    )
+
+
+def _companion_order(companion: Companion, order: Resource, ctx: CardContext) -> Resource:
+    """A draft order for the companion, for the same patient, encounter and requester."""
+    rtype = companion.resource_type
+    created: Resource = {
+        "resourceType": rtype,
+        "id": ctx.new_id(),
+        "meta": {"profile": [CRD_PROFILE + rtype.lower()]},
+        "status": "draft",
+        "intent": "original-order",
+        _CODE_FIELDS[rtype]: {"coding": [companion.code.to_coding()]},
+    }
+    for key in ("subject", "encounter", "requester"):
+        if isinstance(order.get(key), dict):
+            created[key] = copy.deepcopy(order[key])
+    created["authoredOn"] = ctx.on.isoformat()
+    return created
+
+
 def _policy_links(a: Assessment, topic: Topic, ctx: CardContext) -> JsonObject:
     links = [cds.link(p.title, p.url) for p in topic.policies]
     return _card(
@@ -190,6 +354,7 @@ def _card(
     indicator: cds.Indicator = "info",
     suggestions: Sequence[JsonObject] = (),
     links: Sequence[JsonObject] = (),
+    selection: cds.SelectionBehavior = "at-most-one",
 ) -> JsonObject:
     topic = cds.coding(ctx.version.card_type_system, *topic_code)
     return cds.card(
@@ -200,7 +365,7 @@ def _card(
         detail=detail,
         suggestions=suggestions,
         links=links,
-        selection_behavior="at-most-one" if suggestions else None,
+        selection_behavior=selection if suggestions else None,
         extension={"davinci-crd.associated-resource": [{"reference": _ref(a.target)}]},
     )
 

@@ -19,7 +19,7 @@ from davinci_pa.crd.cards import CardContext, cards_for, coverage_action
 from davinci_pa.crd.ehr_data import EhrPatientData
 from davinci_pa.crd.gathering import Gathered
 from davinci_pa.crd.orders import Resolver
-from davinci_pa.crd.services import PRIMARY_HOOKS
+from davinci_pa.crd.services import ADDITIONAL_ORDER_HOOKS, PRIMARY_HOOKS
 from davinci_pa.crd.versions import CrdVersion
 from davinci_pa.fhir.client import FhirClient
 from davinci_pa.fhir.json import obj
@@ -87,7 +87,14 @@ class CrdResponder:
         label = next(
             (a.match.payer.name for a in assessments if a.match.payer), DEFAULT_PAYER_LABEL
         )
-        ctx = CardContext(hook_input.version, label, now.date(), self._new_id)
+        ctx = CardContext(
+            hook_input.version,
+            label,
+            now.date(),
+            self._new_id,
+            additional_orders=hook_input.service.hook in ADDITIONAL_ORDER_HOOKS,
+            dtr=config.get("dtr", True) is not False,
+        )
         body: JsonObject = {"cards": _cards(assessments, ctx, config)}
         if config.get("coverage-info", True):
             actions = [a for x in assessments if (a := coverage_action(x, ctx)) is not None]
@@ -107,7 +114,7 @@ def _cards(
 
 
 def _priority(card: JsonObject) -> int:
-    order = ("coverage-info", "therapy-alternatives-opt", "guideline")
+    order = ("coverage-info", "therapy-alternatives-opt", "clinical-reminder", "guideline")
     code = obj(obj(card.get("source")).get("topic")).get("code")
     rank = order.index(code) if code in order else len(order)
     return rank - (10 if card.get("indicator") == "warning" else 0)

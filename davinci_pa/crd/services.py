@@ -18,6 +18,8 @@ from davinci_pa.types import JsonObject
 
 PRIMARY_HOOKS = frozenset({"order-sign", "order-dispatch", "appointment-book"})
 """Hooks that must carry a Coverage Information system action (CRD ``hook-16``)."""
+ADDITIONAL_ORDER_HOOKS = frozenset({"order-select", "order-sign"})
+"""Hooks that may get Identify Additional Orders cards (orders still being written)."""
 
 
 class ServiceCatalog:

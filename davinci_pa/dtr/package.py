@@ -4,11 +4,12 @@ DTR 2.2 §Questionnaire Package Operation: the Questionnaire first (``oper-12``)
 Library it needs through ``cqf-library`` and recursive ``depends-on`` with CQL and ELM
 (``oper-13``; a name always denotes the same Library, so bundles sharing one repeat it
 unchanged; see docs/dtr.md on the conformance kit's response-wide name check), every
-ValueSet referenced, expanded when under 40 codes (``oper-14``, ``oper-15``; larger ones are
-sent by definition), version-specific references (``oper-16``) and one draft
-QuestionnaireResponse with subject and context extensions (``oper-18``, ``spec-122``), here
-already prepopulated from the coverage and orders sent. Adaptive forms get a draft that
-contains its Questionnaire (``spec-25``).
+ValueSet referenced, expanded as of the current date with active codes only when under 40
+codes (``oper-14``, ``oper-5``, ``oper-15``; larger ones are sent by definition),
+version-specific references (``oper-16``) and one draft QuestionnaireResponse with subject
+and context extensions (``oper-18``, ``spec-122``), here already prepopulated from the
+coverage and orders sent. Adaptive forms get a draft that contains its Questionnaire
+(``spec-25``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from davinci_pa.dtr.vocabulary import (
     extensions,
     walk_items,
 )
+from davinci_pa.rules.expansion import expansion_as_of
 from davinci_pa.store.clock import Clock, utc_now
 from davinci_pa.types import Resource
 
@@ -71,7 +73,7 @@ class PackageBuilder:
         now = self._clock()
         definition = self.content.definition(canonical_of(served)) or served
         libraries = self._libraries(served)
-        valuesets = self._valuesets(definition, libraries)
+        valuesets = self._valuesets(definition, libraries, now)
         draft = self._draft(served, definition, request, order, version, doc_purpose, now)
         entries = [served, *libraries, *valuesets]
         bundle: Resource = {
@@ -106,7 +108,9 @@ class PackageBuilder:
             )
         return found
 
-    def _valuesets(self, definition: Resource, libraries: list[Resource]) -> list[Resource]:
+    def _valuesets(
+        self, definition: Resource, libraries: list[Resource], now: datetime
+    ) -> list[Resource]:
         canonicals = [
             str(i["answerValueSet"])
             for i, _ in walk_items(definition.get("item"))
@@ -122,7 +126,7 @@ class PackageBuilder:
         for canonical in canonicals:
             valueset = self.content.find("ValueSet", canonical)
             if valueset is not None:
-                found.setdefault(canonical_of(valueset), _sized(valueset))
+                found.setdefault(canonical_of(valueset), _sized(valueset, now))
         return list(found.values())
 
     def _draft(
@@ -155,8 +159,9 @@ class PackageBuilder:
         return _ordered(draft)
 
 
-def _sized(valueset: Resource) -> Resource:
-    copy_vs = copy.deepcopy(valueset)
+def _sized(valueset: Resource, now: datetime) -> Resource:
+    """Expanded as of ``now`` with active codes only (``oper-5``), when under the limit."""
+    copy_vs = expansion_as_of(valueset, now)
     total = (copy_vs.get("expansion") or {}).get("total")
     if isinstance(total, int) and total >= EXPANSION_LIMIT:
         copy_vs.pop("expansion", None)

@@ -38,6 +38,7 @@ from davinci_pa.dtr.vocabulary import (
     extensions,
 )
 from davinci_pa.errors import ConfigurationError, ResourceNotFound
+from davinci_pa.rules.expansion import expansion_as_of
 from davinci_pa.rules.model import RulePack
 from davinci_pa.store.clock import Clock, utc_now
 from davinci_pa.store.database import Database
@@ -180,7 +181,8 @@ class DtrService:
         """``ValueSet/$expand`` (DTR payer service, SHALL): the ValueSet with its expansion.
 
         Every ValueSet we serve carries an expansion computed offline (``davinci-pa
-        valuesets import``), so expanding is returning it; filters and paging are not offered.
+        valuesets import``); an enumerated compose is expanded again as of today with active
+        codes only (``oper-5``). Filters and paging are not offered.
 
         Raises:
             DtrRequestError: neither a canonical nor an id, or a ValueSet without expansion.
@@ -196,7 +198,7 @@ class DtrService:
             raise ResourceNotFound(f"ValueSet {url} is not known")
         if "expansion" not in found:
             raise DtrRequestError(f"ValueSet {found.get('url')} has no expansion here")
-        return found
+        return expansion_as_of(found, self._clock())
 
     def search(self, kind: str, url: str | None, version: str | None) -> Resource:
         """A searchset Bundle of the resources of a kind matching ``url`` (and ``version``)."""

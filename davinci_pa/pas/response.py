@@ -5,7 +5,9 @@ coverage, and what those reference in turn) are echoed with the fullUrl and id t
 the request (spec-33), so every reference resolves. ``item.itemSequence`` echoes
 ``Claim.item.sequence`` (spec-34) and the decision travels in
 ``item.adjudication.extension[reviewAction]``; a modified item (``A6``) carries the
-authorized detail in ``addItem`` (spec-36, spec-37); reasons go in ``processNote``.
+authorized detail in ``addItem`` (spec-36, spec-37); reasons go in ``processNote``, each
+item naming its note in ``noteNumber``. The request's transmission identifiers, item trace
+numbers, service dates and diagnoses are echoed (must-support, conf-6).
 """
 
 from __future__ import annotations
@@ -78,12 +80,18 @@ def _claim_response(
     if granted:
         resource["preAuthRef"] = ctx.pre_auth_ref
         resource["preAuthPeriod"] = _period(ctx)
+    echoed = [e for e in objects(claim.get("extension")) if e.get("url") == v.EXT_TRANSMISSION_IDS]
+    if echoed:
+        resource["extension"] = echoed
     items = {int(i["sequence"]): i for i in objects(claim.get("item"))}
-    resource["item"] = [_item(d, items.get(d.sequence, {}), ctx) for d in decisions]
+    notes = _notes(decisions)
+    note_of = {d.sequence: n for d, n in zip(_noted(decisions), notes, strict=True)}
+    resource["item"] = [
+        _item(d, items.get(d.sequence, {}), claim, note_of.get(d.sequence), ctx) for d in decisions
+    ]
     added = [_add_item(d, ctx) for d in decisions if d.action == v.MODIFIED]
     if added:
         resource["addItem"] = added
-    notes = _notes(decisions)
     if notes:
         resource["processNote"] = notes
     resource["insurance"] = _insurance(request)
@@ -97,18 +105,54 @@ def _own_identifier(ctx: ResponseContext) -> dict[str, str]:
     return {"system": "urn:davinci-pa:pre-auth-ref", "value": ctx.pre_auth_ref}
 
 
-def _item(decision: ItemDecision, claim_item: Resource, ctx: ResponseContext) -> Resource:
+def _item(
+    decision: ItemDecision,
+    claim_item: Resource,
+    claim: Resource,
+    note: Resource | None,
+    ctx: ResponseContext,
+) -> Resource:
+    """One decided item, echoing the request's trace number, service date and diagnoses.
+
+    All three are must-support in ``profile-claimresponse`` (PAS conf-6).
+    """
     extensions = [
         e for e in objects(claim_item.get("extension")) if e.get("url") == v.EXT_ITEM_TRACE
     ]
     if decision.action in {v.APPROVED, v.MODIFIED, v.PARTIAL}:
         extensions.append({"url": v.EXT_PREAUTH_ISSUE, "valueDate": ctx.created.date().isoformat()})
         extensions.append({"url": v.EXT_PREAUTH_PERIOD, "valuePeriod": _period(ctx)})
+    extensions.extend(_requested_date(claim_item))
+    extensions.extend(_diagnoses(claim_item, claim))
     item: Resource = {"itemSequence": decision.sequence}
     if extensions:
         item["extension"] = extensions
+    if note is not None:
+        item["noteNumber"] = [note["number"]]
     item["adjudication"] = [_adjudication(decision, ctx)]
     return item
+
+
+def _requested_date(claim_item: Resource) -> list[Resource]:
+    if isinstance(claim_item.get("servicedDate"), str):
+        return [{"url": v.EXT_REQUESTED_DATE, "valueDateTime": claim_item["servicedDate"]}]
+    if isinstance(claim_item.get("servicedPeriod"), dict):
+        return [{"url": v.EXT_REQUESTED_DATE, "valuePeriod": dict(claim_item["servicedPeriod"])}]
+    return []
+
+
+def _diagnoses(claim_item: Resource, claim: Resource) -> list[Resource]:
+    """The item's diagnoses (``Claim.item.diagnosisSequence``) as communicatedDiagnosis."""
+    coded = {
+        d.get("sequence"): d["diagnosisCodeableConcept"]
+        for d in objects(claim.get("diagnosis"))
+        if isinstance(d.get("diagnosisCodeableConcept"), dict)
+    }
+    return [
+        {"url": v.EXT_COMMUNICATED_DIAGNOSIS, "valueCodeableConcept": coded[n]}
+        for n in claim_item.get("diagnosisSequence") or []
+        if n in coded
+    ]
 
 
 def _adjudication(decision: ItemDecision, ctx: ResponseContext) -> Resource:
@@ -161,15 +205,19 @@ def _with_unit(quantity: Resource) -> Resource:
     return {**quantity, "unit": "unit"}
 
 
+def _noted(decisions: Sequence[ItemDecision]) -> list[ItemDecision]:
+    return [d for d in decisions if d.reason]
+
+
 def _notes(decisions: Sequence[ItemDecision]) -> list[Resource]:
-    notes: list[Resource] = []
-    for decision in decisions:
-        if decision.reason:
-            text = (
-                f"Item {decision.sequence} ({v.ACTION_DISPLAY[decision.action]}): {decision.reason}"
-            )
-            notes.append({"number": len(notes) + 1, "type": "display", "text": text})
-    return notes
+    return [
+        {
+            "number": n,
+            "type": "display",
+            "text": f"Item {d.sequence} ({v.ACTION_DISPLAY[d.action]}): {d.reason}",
+        }
+        for n, d in enumerate(_noted(decisions), start=1)
+    ]
 
 
 def _insurance(request: PasRequest) -> list[Resource]:

@@ -23,6 +23,7 @@ from davinci_pa.rules.codesystems import CodeSystem, Systems
 from davinci_pa.rules.model import (
     Alternative,
     CodeRule,
+    Companion,
     Decision,
     LibraryRef,
     Payer,
@@ -193,6 +194,7 @@ def _topic(raw: dict[str, Any], folder: str, where: str, problems: Problems) -> 
         policies=tuple(_policies(raw.get("policies", []), where, problems)),
         questionnaires=questionnaires,
         alternatives=tuple(_alternatives(raw.get("alternatives", []), where, problems)),
+        companions=tuple(_companions(raw.get("companions", []), where, problems)),
         library=_library(raw.get("library")),
         folder=folder,
     )
@@ -279,6 +281,38 @@ def _alternatives(raw: Iterable[Any], where: str, problems: Problems) -> Iterabl
             code=Code.of(code["system"], code["code"], display),
             replaces=Code.of(code["system"], item["when"]),
             reason=item.get("reason", ""),
+        )
+
+
+COMPANION_TYPES = frozenset({"ServiceRequest", "DeviceRequest", "MedicationRequest"})
+"""Order types a companion may be (each has a CRD profile, CRD resp-57)."""
+
+
+def _companions(raw: Iterable[Any], where: str, problems: Problems) -> Iterable[Companion]:
+    for i, item in enumerate(raw):
+        item = item if isinstance(item, dict) else {}
+        code = item.get("code")
+        valid = isinstance(code, dict) and _text(code.get("system")) and _text(code.get("code"))
+        when = item.get("when")
+        if (
+            not isinstance(code, dict)
+            or not valid
+            or item.get("resourceType") not in COMPANION_TYPES
+            or not _text(item.get("reason"))
+            or (when is not None and not _text(when))
+        ):
+            message = (
+                f"needs 'resourceType' (one of {', '.join(sorted(COMPANION_TYPES))}), "
+                "'code' {system, code}, 'reason' and optionally 'when'"
+            )
+            problems.append(Problem(where, f"companions[{i}]", message))
+            continue
+        display = item.get("display") or code.get("display")
+        yield Companion(
+            resource_type=item["resourceType"],
+            code=Code.of(code["system"], code["code"], display),
+            when=Code.of(code["system"], when) if when is not None else None,
+            reason=item["reason"],
         )
 
 

@@ -58,6 +58,21 @@ class Alternative:
 
 
 @dataclass(frozen=True, slots=True)
+class Companion:
+    """An order the payer's policy expects with the ordered one (Identify Additional Orders).
+
+    A companion or prerequisite, offered as a draft order to create. ``when`` limits it to
+    one ordered code (in the companion's code system); ``None`` offers it with every code
+    of the topic.
+    """
+
+    resource_type: str
+    code: Code
+    when: Code | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """A coverage determination for one order, in CRD coverage-information terms (§2.7).
 
@@ -95,6 +110,7 @@ class Topic:
     policies: tuple[Policy, ...] = ()
     questionnaires: tuple[str, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
+    companions: tuple[Companion, ...] = ()
     library: LibraryRef | None = None
     folder: str = ""
 

@@ -1,5 +1,6 @@
 """Checks across a loaded rule pack: libraries, ValueSets and the DTR forms topics name.
 
+The design of those forms is checked too (``form_check``: CQL logic, needed requests only).
 Run by the loader after every ``topic.json`` parsed; each problem names the file and field.
 """
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from davinci_pa.rules.content import ContentInventory, folders_of, inventory
+from davinci_pa.rules.form_check import check_forms
 from davinci_pa.rules.library_check import check_library, string_literals, valueset_urls
 from davinci_pa.rules.model import RulePack, Topic
 from davinci_pa.rules.problems import Problem, line_of
@@ -42,7 +44,8 @@ def check_pack(pack: RulePack, context: PackContext) -> list[Problem]:
         for d in context.content_dirs
         if not d.is_dir()
     ]
-    content = inventory([d for d in context.content_dirs if d.is_dir()])
+    folders = [d for d in context.content_dirs if d.is_dir()]
+    content = inventory(folders)
     available = {**FHIRHELPERS, **_pack_libraries(pack, context.folder)}
     pack_valuesets = _valuesets(context.folder / "valuesets")
     for topic in pack.topics:
@@ -52,7 +55,7 @@ def check_pack(pack: RulePack, context: PackContext) -> list[Problem]:
         for form, canonical in content.needs
         if not content.serves_library(canonical)
     ]
-    return problems
+    return problems + check_forms(folders)
 
 
 def _topic_problems(

@@ -65,13 +65,29 @@ def _expand(valueset: dict[str, Any]) -> str | None:
     """Give an enumerated compose its expansion; return why it cannot be used offline."""
     if (valueset.get("expansion") or {}).get("contains"):
         return None
+    if not (valueset.get("compose") or {}).get("include"):
+        return "has neither an expansion nor a compose"
+    contains = enumerated_codes(valueset)
+    if contains is None:
+        return "its compose needs a terminology server (filters, value sets or a whole system)"
+    valueset["expansion"] = {"timestamp": "1970-01-01T00:00:00Z", "total": len(contains)}
+    valueset["expansion"]["contains"] = contains
+    return None
+
+
+def enumerated_codes(valueset: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The codes a compose of concept lists names, exclusions removed (FHIR R4 §4.9.5).
+
+    ``None`` when the compose needs a terminology server (filters, included value sets, a
+    whole code system) or is empty.
+    """
     includes = (valueset.get("compose") or {}).get("include") or []
     if not includes:
-        return "has neither an expansion nor a compose"
+        return None
     contains = []
     for include in includes:
         if include.get("filter") or include.get("valueSet") or not include.get("concept"):
-            return "its compose needs a terminology server (filters, value sets or a whole system)"
+            return None
         for concept in include["concept"]:
             item = {"system": include.get("system"), "code": concept.get("code")}
             if include.get("version"):
@@ -79,16 +95,12 @@ def _expand(valueset: dict[str, Any]) -> str | None:
             if concept.get("display"):
                 item["display"] = concept["display"]
             contains.append(item)
-    if (valueset.get("compose") or {}).get("exclude"):
-        excluded = {
-            (e.get("system"), c.get("code"))
-            for e in valueset["compose"]["exclude"]
-            for c in e.get("concept") or []
-        }
-        contains = [c for c in contains if (c["system"], c["code"]) not in excluded]
-    valueset["expansion"] = {"timestamp": "1970-01-01T00:00:00Z", "total": len(contains)}
-    valueset["expansion"]["contains"] = contains
-    return None
+    excluded = {
+        (e.get("system"), c.get("code"))
+        for e in (valueset.get("compose") or {}).get("exclude") or []
+        for c in e.get("concept") or []
+    }
+    return [c for c in contains if (c["system"], c["code"]) not in excluded]
 
 
 def _slug(valueset: dict[str, Any]) -> str:

@@ -25,6 +25,7 @@ from davinci_pa.server import auth as auth_routes
 from davinci_pa.server import (
     background,
     cds,
+    crd_log,
     health,
     member_match,
     metrics,
@@ -68,6 +69,7 @@ def create_app(settings: ServerSettings | None = None, *, payer: Payer | None = 
     auth_routes.install(app, settings, payer)
     pas_routes.install(app)
     review_routes.install(app)
+    crd_log.install(app)
     app.register_blueprint(dtr_routes.blueprint)
     register_error_handlers(app)
     _install_request_hooks(app, settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +47,15 @@ class AssertionRecord:
     rule_source: str
     decision: Mapping[str, Any]
     satisfied_pa_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedCall:
+    """A hook call as kept for dispute resolution (CRD found-37, found-38)."""
+
+    call: HookCall
+    received_at: datetime
+    assertions: tuple[AssertionRecord, ...]
 
 
 _INSERT_CALL = sa.insert(hook_calls)
@@ -93,6 +103,31 @@ class CrdRecords:
         with self._db.transaction() as conn:
             rows = conn.execute(query).mappings().all()
         return [HookCall(**{k: v for k, v in r.items() if k != "received_at"}) for r in rows]
+
+    def logged_calls(self, hook_instance: str) -> list[LoggedCall]:
+        """Every call with this ``hookInstance`` (normally one), oldest first.
+
+        Each comes with the coverage assertions it produced. ``hook_instance`` has no index:
+        this serves occasional dispute lookups, not a hot path.
+        """
+        calls = sa.select(hook_calls).where(hook_calls.c.hook_instance == hook_instance)
+        with self._db.transaction() as conn:
+            rows = conn.execute(calls.order_by(hook_calls.c.received_at)).mappings().all()
+            ids = [r["request_id"] for r in rows]
+            made = sa.select(coverage_assertions).where(coverage_assertions.c.request_id.in_(ids))
+            assertion_rows = conn.execute(made).mappings().all() if ids else []
+        by_call: dict[str, list[AssertionRecord]] = {}
+        for a in assertion_rows:
+            record = AssertionRecord(**{k: v for k, v in a.items() if k != "created_at"})
+            by_call.setdefault(record.request_id, []).append(record)
+        return [
+            LoggedCall(
+                HookCall(**{k: v for k, v in r.items() if k != "received_at"}),
+                r["received_at"],
+                tuple(by_call.get(r["request_id"], [])),
+            )
+            for r in rows
+        ]
 
     def record_feedback(
         self, service_id: str, items: Iterable[Mapping[str, Any]], *, client: str | None

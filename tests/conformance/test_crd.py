@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,16 @@ from davinci_pa.cdshooks.response import validate_response
 from davinci_pa.crd.coverage_info import COVERAGE_INFO_URL
 from davinci_pa.crd.services import PRIMARY_HOOKS
 from davinci_pa.fhir.validation import Validator
+from davinci_pa.fhir.validation.profile import CompiledProfile
 from davinci_pa.server import ServerSettings, create_app
 from davinci_pa.store import Database
+from davinci_pa.store.audit import AuditLog
 from tests._shared import load_shared_json, shared_path
 from tests.server.conftest import Keys, Service, fresh_instance, make_payer
 from tests.server.test_crd_replay import KIT_REQUESTS
 from tests.support.ehr_server import serve_wsgi
+from tests.support.profile_data import minimal_by_profile
+from tests.support.us_core import VERSIONS, deep_as_us_core
 
 CRD_SD = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/"
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
@@ -41,6 +46,9 @@ RESPONSE_TYPES = {
     "off-guideline", "instructions",
 }  # fmt: skip
 """CRD Response Types (ValueSet cardType, CRD 2.2; CRD temp codes in 2.0)."""
+CLIENT_CAPABILITIES = {"dtr"}
+"""Boolean options that are not card types (dev-7: no applicable type is in the list): ``dtr``
+says whether the client launches DTR (false: Request Form Completion cards instead)."""
 
 
 @contextmanager
@@ -133,7 +141,8 @@ def test_discovery_declares_versions_and_boolean_options_per_card_type(
     """CRD dev-1 (at least one version per hook), dev-2 (all versions: 2.0 and 2.2, both
     answered), dev-4 (code, type, name, description and a default), dev-5 (a boolean option
     for each card type we return), dev-7 (codes are JSON property names from the CRD
-    Response Types), dev-8 (codes, names, descriptions unique per service)."""
+    Response Types, where a type applies), dev-8 (codes, names, descriptions unique per
+    service)."""
     services = requests.get(f"{crd.base_url}/cds-services", timeout=10).json()["services"]
     for service in services:
         ext = service["extension"]
@@ -144,7 +153,7 @@ def test_discovery_declares_versions_and_boolean_options_per_card_type(
             assert option["type"] in {"boolean", "integer"}
             assert isinstance(option["default"], bool | int)
             assert json.loads(json.dumps({option["code"]: 1})) == {option["code"]: 1}
-            if option["type"] == "boolean":
+            if option["type"] == "boolean" and option["code"] not in CLIENT_CAPABILITIES:
                 assert option["code"] in RESPONSE_TYPES
         for field in ("code", "name", "description"):
             values = [o[field] for o in options]
@@ -187,6 +196,7 @@ def test_configuration_is_obeyed_optional_and_unknown_options_ignored(crd: Servi
         "coverage-info": False,
         "guideline": False,
         "therapy-alternatives-opt": False,
+        "clinical-reminder": False,
         "max-cards": -3,
     }
     odd = crd.call(body)
@@ -509,6 +519,104 @@ def test_every_call_and_answer_is_logged_and_assertions_kept(crd: Service) -> No
             assert patient["birthDate"] not in dumped, table
 
 
+CRD_TABLES = {"hook_calls", "coverage_assertions", "jwt_replay", "audit_events"}
+"""What a hook call may write: its record and assertions, the token's replay entry, the audit."""
+
+
+def _row_counts(service: Service) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    with service.payer.database.transaction() as conn:
+        return {
+            table: int(conn.execute(sa.text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one())
+            for table in sa.inspect(conn).get_table_names()
+        }
+
+
+def test_hook_data_serves_only_the_coverage_decision(
+    crd: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CRD sec-5 (what a hook call brings is used for the coverage determination and decision
+    support only): every kit hook request is answered while the only outbound requests go
+    to the EHR's own FHIR server (to complete the data for the decision), and nothing is
+    written beyond the call's record, its coverage assertions, the token's replay entry and
+    the audit event: no member index, no PAS, DTR, access or notification row."""
+    sent: list[str] = []
+    original = requests.Session.send
+
+    def record(session: requests.Session, request: Any, **kwargs: Any) -> Any:
+        sent.append(str(request.url))
+        return original(session, request, **kwargs)
+
+    before = _row_counts(crd)
+    monkeypatch.setattr(requests.Session, "send", record)
+    for body in kit_requests(crd):
+        assert crd.call(body).status_code == 200
+    monkeypatch.undo()
+    outbound = [url for url in sent if not url.startswith(crd.base_url)]
+    assert outbound
+    assert all(url.startswith(crd.ehr_url) for url in outbound), outbound
+    after = _row_counts(crd)
+    changed = {table for table, count in after.items() if count != before.get(table)}
+    assert changed <= CRD_TABLES, changed
+    assert {"hook_calls", "coverage_assertions"} <= changed
+
+
+def test_authorized_users_can_read_the_kept_call_logs(
+    crd: Service, tmp_path: Path, public_jwks: dict[str, Any]
+) -> None:
+    """CRD found-38 (logs reachable by authorized users to resolve discrepancies in a timely
+    manner): a client registered with the auditor role gets a hook call's kept record by the
+    EHR's hookInstance at once (the answer as sent and every coverage assertion with its
+    decision); a client without the role gets 403, no token 401, an unknown hookInstance
+    404; the read itself is audited."""
+    from davinci_pa.auth.client import sign_client_assertion, token_form
+    from tests.auth.conftest import private_jwk, public_of
+
+    body = ig_request()
+    answer = crd.call(body).json()
+    keys = {name: private_jwk("ES384", f"{name}-1") for name in ("auditor", "clerk")}
+    clients = tmp_path / "clients.json"
+    registry = {
+        "auditor": {"jwks": {"keys": [public_of(keys["auditor"])]}, "roles": ["auditor"]},
+        "clerk": {"jwks": {"keys": [public_of(keys["clerk"])]}},
+    }
+    clients.write_text(json.dumps(registry))
+    base = "https://payer.example.org"
+    reader = make_payer(crd.payer.database, public_jwks, base, crd.ehr_url)
+    settings = ServerSettings(clients=str(clients), public_base_url=base)
+    app = create_app(settings, payer=reader).test_client()
+
+    def bearer(name: str) -> dict[str, str]:
+        assertion = sign_client_assertion(
+            keys[name], client_id=name, token_url=base + "/auth/token"
+        )
+        reply = app.post("/auth/token", data=token_form(assertion, "system/AuditEvent.read"))
+        assert reply.status_code == 200, reply.get_json()
+        return {"Authorization": f"Bearer {reply.get_json()['access_token']}"}
+
+    path = f"/admin/crd/calls/{body['hookInstance']}"
+    read = app.get(path, headers=bearer("auditor"))
+    assert read.status_code == 200, read.get_json()
+    (logged,) = read.get_json()["calls"]
+    assert logged["response"] == answer
+    assert logged["hook"] == "order-sign"
+    ids = {a["coverageAssertionId"] for a in logged["assertions"]}
+    sent = {
+        p["coverage-assertion-id"][0]
+        for action in coverage_actions(answer)
+        for p in coverage_parts(action["resource"])
+    }
+    assert sent
+    assert ids == sent
+    assert all(a["decision"] for a in logged["assertions"])
+    assert app.get(path, headers=bearer("clerk")).status_code == 403
+    assert app.get(path).status_code == 401
+    assert app.get("/admin/crd/calls/no-such-call", headers=bearer("auditor")).status_code == 404
+    reads = [e for e in AuditLog(crd.payer.database).recent(limit=50) if e.action == "crd.log.read"]
+    assert {(e.actor, e.status) for e in reads} >= {("auditor", 200), ("clerk", 403)}
+
+
 def test_calls_are_answered_within_the_crd_time_target(crd: Service) -> None:
     """CRD found-2: every supported hook is answered, 90% within the target (5 s for most
     hooks; 10 s for order-sign, order-dispatch and appointment-book without cache): here all
@@ -686,3 +794,268 @@ def test_only_relevant_cards(crd: Service) -> None:
     assert governed["cards"]
     for card in governed["cards"]:
         assert "72148" in json.dumps(card) or "lumbar" in json.dumps(card).lower()
+
+
+# -- only mandatory and must-support data is depended on ------------------------------------
+
+
+@cache
+def crd_validator() -> Validator:
+    return Validator.from_packages([shared_path("igs", "davinci-crd-2.0.1.tgz")])
+
+
+def crd_profile(resource: dict[str, Any]) -> CompiledProfile | None:
+    """The CRD profile for a resource's type (the kit's resources declare none)."""
+    return crd_validator().get(CRD_SD + "profile-" + str(resource.get("resourceType")).lower())
+
+
+def minimal_request(body: dict[str, Any]) -> dict[str, Any]:
+    """The hook request with every context and prefetch resource (and each Bundle entry's)
+    cut to its CRD profile's mandatory and must-support elements."""
+    copied = copy.deepcopy(body)
+
+    def cut(resource: dict[str, Any]) -> dict[str, Any]:
+        if resource.get("resourceType") == "Bundle":
+            for entry in resource.get("entry", []):
+                entry["resource"] = cut(entry["resource"])
+            return resource
+        profile = crd_profile(resource)
+        return minimal_by_profile(resource, profile) if profile is not None else resource
+
+    for key, value in copied["context"].items():
+        if isinstance(value, dict) and "resourceType" in value:
+            copied["context"][key] = cut(value)
+    if copied.get("prefetch"):
+        copied["prefetch"] = {k: cut(v) for k, v in copied["prefetch"].items() if v}
+    return copied
+
+
+def _decisions(answer: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What the answer decides: each annotated order and its coverage-information parts
+    (without the assertion id and the date, which are per call), and each card's gist."""
+    found = []
+    for action in coverage_actions(answer):
+        resource = action["resource"]
+        for parts in coverage_parts(resource):
+            gist = sorted(
+                (url, json.dumps(v, sort_keys=True))
+                for url, values in parts.items()
+                if url not in {"coverage-assertion-id", "date"}
+                for v in values
+            )
+            found.append((f"{resource['resourceType']}/{resource['id']}", gist))
+    for card in answer["cards"]:
+        found.append((card["summary"], [(card["indicator"], card["source"]["topic"]["code"])]))
+    return sorted(found)
+
+
+def _without_based_on(body: dict[str, Any]) -> dict[str, Any]:
+    copied = copy.deepcopy(body)
+    for entry in copied["context"].get("appointments", {}).get("entry", []):
+        entry["resource"].pop("basedOn", None)
+    return copied
+
+
+def test_minimal_by_profile_requests_get_the_same_coverage_information(crd: Service) -> None:
+    """CRD conf-8 and hook-22 (no dependence on data elements neither mandatory nor
+    must-support), conf-7 (nor on resource instances outside the CRD, HRex and US Core
+    profiles: only CRD-profiled resources, cut to their profiles, are sent) and conf-4 (the
+    must-support data available is what the decision is made from): every kit hook request,
+    its context and prefetch resources cut to their CRD profiles' mandatory and must-support
+    elements, gets the same coverage information and cards as the full request (the EHR
+    still answers queries for what is not prefetched, such as the payor Organization). The
+    one non-must-support element used, ``Appointment.basedOn``, only makes the answer more
+    specific (the booked ServiceRequest is assessed); without it the Appointment itself is
+    answered, as for the full request without it."""
+    compared = cut = 0
+    for body in kit_requests(crd):
+        minimal = minimal_request(body)
+        cut += minimal != body
+        full_answer, minimal_answer = crd.call(_without_based_on(body)), crd.call(minimal)
+        assert full_answer.status_code == minimal_answer.status_code == 200, minimal_answer.text
+        decisions = _decisions(full_answer.json())
+        assert _decisions(minimal_answer.json()) == decisions, body["hook"]
+        compared += bool(coverage_actions(full_answer.json()))
+    assert compared >= 8
+    assert cut >= 8
+
+
+# -- what we emit: must-support populated, standard elements used ---------------------------
+
+
+def _coverage_extensions(
+    answers: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> Iterator[dict[str, Any]]:
+    for _, answer in answers:
+        for action in coverage_actions(answer):
+            for ext in action["resource"]["extension"]:
+                if ext["url"] == COVERAGE_INFO_URL:
+                    yield ext
+
+
+def test_must_support_coverage_information_is_populated_when_there_is_a_value(
+    kit_answers: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> None:
+    """CRD conf-5: every must-support part of coverage-information is present whenever we
+    have a value for it: covered and pa-needed always; doc-needed whenever a form or other
+    documentation is asked for; doc-purpose with every doc-needed; info-needed whenever the
+    answer is conditional on information we lack."""
+    parts_seen: set[str] = set()
+    for ext in _coverage_extensions(kit_answers):
+        missing = set(crd_validator().missing_must_support(ext, COVERAGE_INFO_URL))
+        parts = {p["url"]: p for p in ext["extension"]}
+        parts_seen |= parts.keys()
+        assert not {"Extension.extension:covered", "Extension.extension:pa-needed"} & missing
+        if "questionnaire" in parts:
+            assert "Extension.extension:doc-needed" not in missing
+        if "doc-needed" in parts:
+            assert "Extension.extension:doc-purpose" not in missing
+        conditional = {parts["covered"]["valueCode"], parts["pa-needed"]["valueCode"]}
+        if "conditional" in conditional:
+            assert "Extension.extension:info-needed" not in missing
+    assert {"doc-needed", "doc-purpose", "info-needed", "questionnaire"} <= parts_seen
+
+
+def test_coverage_information_uses_the_crd_elements(
+    kit_answers: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> None:
+    """CRD conf-13: the answer is conveyed in the CRD-defined elements: the decision (covered,
+    pa-needed, doc-needed, doc-purpose, info-needed) in the must-support parts of
+    coverage-information, the rest (reason, questionnaire, contact, date, the coverage and
+    its assertion id) in parts the CRD extension defines; no part, and no extension on the
+    annotated order, that CRD does not define."""
+    definition = crd_validator().require(COVERAGE_INFO_URL)
+    slices = {s.slice_name: s for s in definition.root.element_children()["extension"].slices}
+    for ext in _coverage_extensions(kit_answers):
+        for part in ext["extension"]:
+            assert part["url"] in slices, part["url"]
+            if part["url"] in {"covered", "pa-needed", "doc-needed", "doc-purpose", "info-needed"}:
+                assert slices[part["url"]].must_support, part["url"]
+    for request, answer in kit_answers:
+        sent = {
+            key: {e["url"] for e in order.get("extension", [])}
+            for key, order in _orders_in(request).items()
+        }
+        for action in coverage_actions(answer):
+            resource = action["resource"]
+            added = {e["url"] for e in resource["extension"]}
+            added -= sent.get(f"{resource['resourceType']}/{resource['id']}", set())
+            assert added <= {COVERAGE_INFO_URL}, added
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_us_core_version_is_handled(crd: Service, version: str) -> None:
+    """CRD conf-2 (all three US Core versions handled): every kit hook request, its context
+    and prefetch resources declaring the US Core 3.1.1, 6.1.0 or 7.0.0 profile of their type
+    (with that version's Patient extension), gets the same coverage information and cards
+    as the kit's request."""
+    shaped_count = 0
+    for body in kit_requests(crd):
+        shaped = copy.deepcopy(body)
+        shaped["context"] = deep_as_us_core(body["context"], version)
+        if body.get("prefetch"):
+            shaped["prefetch"] = deep_as_us_core(body["prefetch"], version)
+        shaped_count += shaped != body
+        expected, answer = crd.call(body), crd.call(shaped)
+        assert answer.status_code == 200, answer.text
+        assert _decisions(answer.json()) == _decisions(expected.json()), body["hook"]
+    assert shaped_count >= 8
+
+
+ADDITIONAL_ORDER_TYPES = {
+    "CommunicationRequest", "Device", "DeviceRequest", "Medication", "MedicationRequest",
+    "NutritionOrder", "ServiceRequest", "VisionPrescription",
+}  # fmt: skip
+"""What an Identify Additional Orders suggestion may create (CRD resp-57's profiles)."""
+
+
+def test_additional_orders_are_draft_orders_meeting_the_crd_profiles(crd: Service) -> None:
+    """CRD resp-57 (each proposed order complies with its CRD profile: validated against
+    profile-servicerequest and the rest) and resp-58 (the Additional Orders card follows its
+    model: a clinical-reminder card about the order, suggestions with a label and uuid whose
+    actions all create one of the order types, any number of which may be chosen, for the
+    patient, encounter and requester of the order): the IG's order-sign example with home
+    oxygen gets the topic's prerequisite test; a client that turns the card type off gets
+    none, and only order-select and order-sign offer it."""
+    body = ig_request()
+    answer = crd.call(body).json()
+    assert validate_response(answer, hook="order-sign") == []
+    cards = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "clinical-reminder"]
+    assert cards
+    orders = _orders_in(body)
+    for card in cards:
+        assert card["selectionBehavior"] == "any"
+        (about,) = card["extension"]["davinci-crd.associated-resource"]
+        order = orders[about["reference"]]
+        assert card["suggestions"]
+        for suggestion in card["suggestions"]:
+            uuid.UUID(suggestion["uuid"])
+            assert suggestion["label"]
+            for action in suggestion["actions"]:
+                assert action["type"] == "create"
+                created = action["resource"]
+                assert created["resourceType"] in ADDITIONAL_ORDER_TYPES
+                profile = CRD_SD + "profile-" + created["resourceType"].lower()
+                issues = crd_validator().validate(created, profile)
+                assert [str(i) for i in issues if i.severity == "error"] == []
+                assert created["status"] == "draft"
+                assert created["subject"] == order["subject"]
+    off = ig_request()
+    off["extension"]["davinci-crd.configuration"] = {"clinical-reminder": False}
+    topics = {c["source"]["topic"]["code"] for c in crd.call(off).json()["cards"]}
+    assert "clinical-reminder" not in topics
+    services = requests.get(f"{crd.base_url}/cds-services", timeout=10).json()["services"]
+    offering = {
+        s["hook"]
+        for s in services
+        for o in s["extension"]["davinci-crd.configuration-options"]
+        if o["code"] == "clinical-reminder"
+    }
+    assert offering == {"order-select", "order-sign"}
+
+
+def _form_tasks(answer: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(card, Task) for every Task a card's suggestion would create."""
+    return [
+        (card, action["resource"])
+        for card in answer["cards"]
+        for suggestion in card.get("suggestions", [])
+        for action in suggestion["actions"]
+        if action["type"] == "create" and action["resource"]["resourceType"] == "Task"
+    ]
+
+
+def test_form_completion_only_for_clients_without_dtr(crd: Service) -> None:
+    """CRD resp-62 (the Task a Request Form Completion card creates complies with
+    profile-taskquestionnaire), resp-65 (the card follows the Form Completion model: an
+    info card about the order whose suggestions, any of which may be taken, each create a
+    ready Task coded complete-questionnaire for the patient, based on the order, naming the
+    form's canonical as its questionnaire input), resp-59 (never used when the client
+    launches DTR, the default: the forms go through DTR then). The IG's order-sign example
+    asks for the home oxygen form."""
+    assert _form_tasks(crd.call(ig_request()).json()) == []
+    body = ig_request()
+    body["extension"]["davinci-crd.configuration"] = {"dtr": False}
+    answer = crd.call(body).json()
+    assert validate_response(answer, hook="order-sign") == []
+    found = _form_tasks(answer)
+    assert found
+    orders = _orders_in(body)
+    asked = {
+        q
+        for action in coverage_actions(answer)
+        for parts in coverage_parts(action["resource"])
+        for q in parts.get("questionnaire", [])
+    }
+    for card, task in found:
+        assert card["indicator"] == "info"
+        assert card["selectionBehavior"] == "any"
+        issues = crd_validator().validate(task, CRD_SD + "profile-taskquestionnaire")
+        assert [str(i) for i in issues if i.severity == "error"] == []
+        assert task["status"] == "ready"
+        assert task["code"]["coding"][0]["code"] == "complete-questionnaire"
+        (based_on,) = task["basedOn"]
+        assert task["for"] == orders[based_on["reference"]]["subject"]
+        (form,) = [i for i in task["input"] if i["type"].get("text") == "questionnaire"]
+        assert form["valueCanonical"].startswith("http")
+        assert form["valueCanonical"] in asked

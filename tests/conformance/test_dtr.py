@@ -11,13 +11,18 @@ import copy
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from davinci_pa.auth.client import sign_client_assertion, token_form
 from davinci_pa.dtr.vocabulary import walk_items
-from tests.dtr.conftest import DtrApp, make_app
+from davinci_pa.rules.valueset_import import enumerated_codes
+from tests._shared import load_shared_json
+from tests.auth.conftest import private_jwk
+from tests.dtr.conftest import DTR_SCOPE, DtrApp, make_app
 from tests.dtr.helpers import (
     bundles,
     device_order,
@@ -25,8 +30,11 @@ from tests.dtr.helpers import (
     profile_errors,
     service,
     service_order,
+    validator,
 )
 from tests.dtr.test_next_question import OA, _answer_all
+from tests.support.profile_data import minimal_by_profile, non_standard_elements
+from tests.support.us_core import VERSIONS, deep_as_us_core
 
 DTR_SD = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
 CQF_LIBRARY = "http://hl7.org/fhir/StructureDefinition/cqf-library"
@@ -147,8 +155,8 @@ def test_expressions_are_cql_with_elm_alongside_and_qualified(
     alternative-expression extension, when compiled per expression), spec-97 (with several
     libraries, expressions name "Library".statement), spec-94 (SDC context: population
     expressions are CQL against the libraries named on the form), spec-54 (the forms
-    prepopulate from the EHR: initialExpressions exist). The rule that flow-control logic
-    is CQL too is not met: one form's enableWhenExpression is FHIRPath (left open)."""
+    prepopulate from the EHR: initialExpressions exist), spec-18 (every expression that
+    controls flow or rendering is CQL: none in FHIRPath)."""
     for bundle in packages:
         questionnaire = bundle["entry"][0]["resource"]
         libraries = [e for e in questionnaire["extension"] if e["url"] == CQF_LIBRARY]
@@ -156,8 +164,6 @@ def test_expressions_are_cql_with_elm_alongside_and_qualified(
         assert expressions, questionnaire["id"]
         names = {lib["name"] for lib in _resources(bundle, "Library")}
         for expression in expressions:
-            if expression["language"] == "text/fhirpath":
-                continue  # flow control, see the docstring
             assert expression["language"].startswith("text/cql"), expression
             if expression["language"] == "text/cql-expression":
                 alternatives = [
@@ -175,9 +181,12 @@ def test_value_sets_referenced_are_included_small_ones_expanded_today(
     packages: list[dict[str, Any]],
 ) -> None:
     """DTR oper-14 (every ValueSet the Questionnaire references is in the Bundle), oper-16
-    (references to Questionnaires, Libraries and ValueSets are version-specific). Sent
-    expansions hold under 40 active codes; their date is the import date, not today's, so
-    the expansion-date rules stay open."""
+    (references to Questionnaires, Libraries and ValueSets are version-specific), oper-15
+    (every value set under 40 codes is sent expanded, as of today), oper-5 (the expansion
+    date is the current date, only active codes: those the compose, or the value set's own
+    list, names)."""
+    today = datetime.now(UTC).date().isoformat()
+    expanded = 0
     for bundle in packages:
         questionnaire = bundle["entry"][0]["resource"]
         valuesets = {f"{v['url']}|{v['version']}": v for v in _resources(bundle, "ValueSet")}
@@ -190,14 +199,40 @@ def test_value_sets_referenced_are_included_small_ones_expanded_today(
             assert "|" in canonical
             assert canonical in valuesets, canonical
         for valueset in valuesets.values():
+            codes = enumerated_codes(valueset) or valueset.get("expansion", {}).get("contains", [])
             expansion = valueset.get("expansion")
             if expansion is None:
+                assert len(codes) >= 40
                 continue
-            assert len(expansion.get("contains", [])) < 40
-            assert all(not c.get("inactive") for c in expansion.get("contains", []))
+            expanded += 1
+            assert expansion["timestamp"].startswith(today)
+            contains = expansion["contains"]
+            assert len(contains) == expansion["total"] < 40
+            assert all(not c.get("inactive") for c in contains)
+            assert {(c["system"], c["code"]) for c in contains} == {
+                (c["system"], c["code"]) for c in codes
+            }
         for library in questionnaire["extension"]:
             if library["url"] == CQF_LIBRARY:
                 assert "|" in library["valueCanonical"]
+    assert expanded
+
+
+def test_value_set_expand_is_as_of_today_with_active_codes(http: DtrApp) -> None:
+    """DTR oper-5: ``ValueSet/$expand`` answers with today's expansion date and only active
+    codes (a code marked inactive in the stored expansion is left out)."""
+    stored = next(v for v in http.payer.dtr.content.all("ValueSet") if "compose" in v)
+    stored["expansion"]["contains"][0]["inactive"] = True
+    try:
+        reply = http.get(f"/fhir/ValueSet/$expand?url={stored['url']}")
+    finally:
+        stored["expansion"]["contains"][0].pop("inactive")
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    expansion = reply.get_json()["expansion"]
+    assert expansion["timestamp"].startswith(datetime.now(UTC).date().isoformat())
+    assert (
+        len(expansion["contains"]) == expansion["total"] == len(enumerated_codes(stored) or []) - 1
+    )
 
 
 def test_one_draft_response_per_form_with_subject_and_context(
@@ -515,3 +550,265 @@ def test_forms_embed_no_binary_pages() -> None:
         for binary in binaries:
             assert binary["contentType"] in {"application/pdf", "application/xhtml+xml"}
         assert binaries == []
+
+
+# -- only mandatory and must-support data is depended on ------------------------------------
+
+
+KIT_PACKAGE_REQUEST = "initial_static_questionnaire_request.json"
+
+
+def _crd_profile(resource: dict[str, Any]) -> Any:
+    sd = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/profile-"
+    return validator().get(sd + str(resource["resourceType"]).lower())
+
+
+def _package_gist(output: dict[str, Any]) -> list[tuple[str, str]]:
+    """What a package says: each form served and every answer its draft holds."""
+    found = []
+    for bundle in bundles(output):
+        questionnaire, draft = bundle["entry"][0]["resource"], bundle["entry"][-1]["resource"]
+        found.append((questionnaire["url"], questionnaire["version"]))
+        for item, _ in walk_items(draft.get("item")):
+            for answer in item.get("answer", []):
+                value = {k: v for k, v in answer.items() if k.startswith("value")}
+                found.append((item["linkId"], json.dumps(value, sort_keys=True)))
+    return sorted(found)
+
+
+def test_minimal_by_profile_inputs_get_the_same_package() -> None:
+    """DTR conf-9 (no dependence on data elements neither mandatory nor must-support) and
+    conf-8 (nor on resource instances outside the DTR, CRD, HRex and US Core profiles): the
+    kit's package request and one per shipped form, their Coverage and orders cut to the
+    CRD profiles' mandatory and must-support elements, get the same forms with the same
+    prepopulated answers as the full requests."""
+    kit_request = load_shared_json("fixtures", "dtr", "inferno", KIT_PACKAGE_REQUEST)
+    requests = [kit_request] + [package_request(order) for order in ORDERS.values()]
+    served = cut = 0
+    for request in requests:
+        minimal = copy.deepcopy(request)
+        for parameter in minimal["parameter"]:
+            if "resource" in parameter:
+                profile = _crd_profile(parameter["resource"])
+                assert profile is not None, parameter["resource"]["resourceType"]
+                parameter["resource"] = minimal_by_profile(parameter["resource"], profile)
+        cut += minimal != request
+        full_gist = _package_gist(service().questionnaire_package(request))
+        assert _package_gist(service().questionnaire_package(minimal)) == full_gist
+        served += bool(full_gist)
+    assert served == len(requests)
+    assert cut >= 1
+
+
+STANDARD_EXTENSIONS = (
+    "http://hl7.org/fhir/StructureDefinition/",
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/",
+    "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/",
+    "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/",
+)
+"""Where the extensions DTR and its base guides define live (core, SDC, DTR, CRD)."""
+
+
+def _extension_urls(value: Any) -> Iterator[str]:
+    """The url of every extension in a JSON value (a complex extension's parts belong to its
+    own definition and are not listed)."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key in {"extension", "modifierExtension"}:
+                yield from (ext["url"] for ext in child)
+            else:
+                yield from _extension_urls(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _extension_urls(child)
+
+
+def test_forms_and_drafts_use_the_dtr_elements(packages: list[dict[str, Any]]) -> None:
+    """DTR conf-13: what our packages convey is in DTR-defined or inherited elements: every
+    element of the draft QuestionnaireResponse is one the DTR profile marks mandatory or
+    must-support, and every extension on forms, drafts, Libraries and ValueSets is one the
+    FHIR core, SDC, DTR or CRD define, none of our own."""
+    for bundle in packages:
+        for entry in bundle["entry"]:
+            for url in _extension_urls(entry["resource"]):
+                assert url.startswith(STANDARD_EXTENSIONS), url
+    for order in ORDERS.values():
+        output = service().questionnaire_package(package_request(order), version="2.0.1")
+        for bundle in bundles(output):
+            draft = bundle["entry"][-1]["resource"]
+            if "contained" in draft:
+                continue  # adaptive: the 2.0.1 package has no adaptive response profile
+            profile = validator().require(DTR_SD + "dtr-questionnaireresponse")
+            assert non_standard_elements(draft, profile) == []
+
+
+INITIAL = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression"
+
+
+def _answerable(item: dict[str, Any]) -> bool:
+    """Whether the item gets an answer in a client that shows only what it has: a user can
+    answer it, or (read-only) its value comes from its initialExpression."""
+    if item["type"] in {"group", "display"}:
+        return True
+    if item.get("readOnly"):
+        return any(e["url"] == INITIAL for e in item.get("extension", []))
+    if item["type"] in {"choice", "open-choice"}:
+        return bool(item.get("answerValueSet") or item.get("answerOption")) or (
+            item["type"] == "open-choice"
+        )
+    return True
+
+
+def test_forms_work_in_a_client_that_ignores_optional_elements() -> None:
+    """DTR spec-21 (no form relies on elements a DTR client need not support): each shipped
+    form, cut to what the DTR standard Questionnaire profile marks mandatory or
+    must-support, still asks every question and keeps every required flag; every question
+    still gets its answer (a user can give it, choices still listed; a read-only one from
+    its initialExpression, not from a calculation the client may ignore)."""
+    profile = validator().require(DTR_SD + "dtr-std-questionnaire")
+    checked = 0
+    for definition in service().content.all("Questionnaire"):
+        minimal = minimal_by_profile(definition, profile)
+        full_items = {i["linkId"]: i for i, _ in walk_items(definition.get("item"))}
+        kept = {i["linkId"]: i for i, _ in walk_items(minimal.get("item"))}
+        assert kept.keys() == full_items.keys(), definition["url"]
+        for link_id, item in kept.items():
+            assert item.get("required") == full_items[link_id].get("required"), link_id
+            checked += 1
+            assert _answerable(item), (definition["url"], link_id)
+    assert checked
+
+
+# -- security -------------------------------------------------------------------------------
+
+DTR_ROUTES = [
+    ("POST", "/fhir/Questionnaire/$questionnaire-package"),
+    ("POST", "/fhir/Questionnaire/$next-question"),
+    ("POST", "/fhir/$log-questionnaire-errors"),
+    ("POST", "/fhir/QuestionnaireResponse"),
+    ("GET", "/fhir/Questionnaire"),
+    ("GET", "/fhir/Library"),
+    ("GET", "/fhir/ValueSet"),
+    ("GET", "/fhir/ValueSet/$expand?url=http://davinci-pa.org/fhir/ValueSet/pap-devices"),
+]
+
+
+def test_only_registered_clients_with_smart_tokens_reach_dtr(http: DtrApp) -> None:
+    """DTR spec-7 (registration ensures the DTR app or Full EHR is known to the payer and
+    authenticates as itself: a client assertion signed with a key the payer has not
+    registered gets no token, whatever client id it claims) and sec-1 (the SMART Backend
+    Services rules the guide adopts: every DTR route answers 401 with an OperationOutcome
+    without a token, and 403 with a token whose scopes do not cover it)."""
+    stranger = private_jwk("ES384", "stranger-1")
+    for client_id in ("dtr-app", "someone-else"):
+        assertion = sign_client_assertion(
+            stranger, client_id=client_id, token_url="https://payer.example.org/auth/token"
+        )
+        refused = http.client.post("/auth/token", data=token_form(assertion, DTR_SCOPE))
+        assert refused.status_code in {400, 401}, refused.get_json()
+        assert "access_token" not in (refused.get_json() or {})
+    narrow = {"Authorization": f"Bearer {http.token('system/Claim.read')}"}
+    for method, path in DTR_ROUTES:
+        anonymous = http.client.open(path, method=method, json={"resourceType": "Parameters"})
+        assert anonymous.status_code == 401, path
+        assert anonymous.get_json()["resourceType"] == "OperationOutcome"
+        wrong = http.client.open(
+            path, method=method, json={"resourceType": "Parameters"}, headers=narrow
+        )
+        assert wrong.status_code == 403, (path, wrong.get_json())
+
+
+HREX_COVERAGE = "http://hl7.org/fhir/us/davinci-hrex/StructureDefinition/hrex-coverage"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_us_core_and_hrex_shaped_inputs_get_the_same_package(version: str) -> None:
+    """DTR conf-2 (HRex and US Core guidance where applicable): the kit's package request
+    and one per shipped form, their Coverage declaring the HRex Coverage profile and every
+    resource the US Core 3.1.1, 6.1.0 or 7.0.0 profile of its type, get the same forms and
+    prepopulated answers as sent plain."""
+    kit_request = load_shared_json("fixtures", "dtr", "inferno", KIT_PACKAGE_REQUEST)
+    for request in [kit_request] + [package_request(order) for order in ORDERS.values()]:
+        shaped = deep_as_us_core(request, version)
+        for parameter in shaped["parameter"]:
+            if parameter.get("resource", {}).get("resourceType") == "Coverage":
+                meta = parameter["resource"].setdefault("meta", {})
+                meta["profile"] = [*meta.get("profile", []), HREX_COVERAGE]
+        assert shaped != request
+        expected = _package_gist(service().questionnaire_package(request))
+        assert expected
+        assert _package_gist(service().questionnaire_package(shaped)) == expected
+
+
+# -- form design ----------------------------------------------------------------------------
+
+ADMINISTRATIVE_SECTIONS = {"patient", "practitioner", "signature"}
+"""The sections assembled from the shared modules: member, ordering practitioner, attestation."""
+SHARED_LIBRARY = '"DTRSharedPrepopulation"'
+
+
+def _libraries_used(item: dict[str, Any]) -> set[str]:
+    return {
+        str(expression.get("expression", "")).split(".")[0]
+        for expression in _expressions([item])
+        if "." in str(expression.get("expression", ""))
+    }
+
+
+def test_administrative_and_clinical_questions_are_separate_sections() -> None:
+    """DTR spec-22 (a form collecting both clinical and administrative data keeps them
+    apart): every assembled form puts the administrative questions (member, ordering
+    practitioner, attestation: the shared modules, prepopulated from the shared library) in
+    their own top-level sections, and no other section draws on the shared library or mixes
+    in administrative questions."""
+    for served in service().content.all("Questionnaire"):
+        definition = service().content.definition(f"{served['url']}|{served['version']}")
+        assert definition is not None
+        sections = {item["linkId"]: item for item in definition["item"]}
+        assert sections.keys() >= ADMINISTRATIVE_SECTIONS, served["url"]
+        clinical = [s for name, s in sections.items() if name not in ADMINISTRATIVE_SECTIONS]
+        assert clinical, served["url"]
+        for section in clinical:
+            assert section["type"] == "group"
+            assert SHARED_LIBRARY not in _libraries_used(section), section["linkId"]
+            for item, _ in walk_items(section.get("item")):
+                assert item["linkId"].split(".")[0] not in ADMINISTRATIVE_SECTIONS
+        for name in ADMINISTRATIVE_SECTIONS:
+            assert _libraries_used(sections[name]) <= {SHARED_LIBRARY}, name
+
+
+def test_one_response_serves_every_purpose_it_is_for() -> None:
+    """DTR spec-159 (a response with several purposes is appropriate for all of them): a form
+    requested for documentation wanted with the PA request and with the claim gets one
+    draft naming both intended uses, whose questions and prepopulated answers are exactly
+    those of the same form for one purpose (nothing in it depends on, or needs redacting
+    for, a purpose), and no form's logic refers to the intended use."""
+    from davinci_pa.dtr.service import DtrService, shipped_content
+    from davinci_pa.rules.loader import load_rule_pack
+    from tests._shared import REPO
+    from tests.dtr.test_package import _Assertions
+
+    form = "http://davinci-pa.org/fhir/Questionnaire/cpap|1.0.0"
+    outputs = {}
+    for purposes in (["withpa"], ["withpa", "withclaim"]):
+        decision = {"questionnaires": [form], "doc-needed": ["clinical"], "doc-purpose": purposes}
+        dtr = DtrService(
+            shipped_content(),
+            rules=load_rule_pack(REPO / "cql_rules"),
+            assertions=_Assertions(decision),
+        )
+        request = package_request(device_order("E0601"), context={"valueString": "a-1"})
+        outputs[len(purposes)] = dtr.questionnaire_package(request)
+    (bundle,) = bundles(outputs[2])
+    draft = bundle["entry"][-1]["resource"]
+    uses = [
+        e["valueCodeableConcept"]["coding"][0]["code"]
+        for e in draft["extension"]
+        if e["url"].endswith("intendedUse")
+    ]
+    assert uses == ["withpa", "withclaim"]
+    assert _package_gist(outputs[2]) == _package_gist(outputs[1])
+    for definition in service().content.all("Questionnaire"):
+        text = json.dumps(definition)
+        assert "intendedUse" not in text
+        assert "doc-purpose" not in text

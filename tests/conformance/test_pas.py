@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,13 +20,18 @@ import requests
 from davinci_pa.pas.submission import identifier_key
 from tests._shared import load_shared_json, shared_path
 from tests.conformance.test_kit_replay import (
+    EXPECTED,
+    PAS_SD,
     check_inquire_answer,
     check_submit_answer,
     demo_payload,
+    pas_validator,
     profile_errors,
     review_actions,
 )
 from tests.pas.conftest import Receiver, Server, kit, serve_pas
+from tests.support.profile_data import declared_profile, minimal_bundle, non_standard_elements
+from tests.support.us_core import VERSIONS, as_us_core
 
 EXT_INFO_CHANGED = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-infoChanged"
 
@@ -460,3 +466,141 @@ def test_fhir_bundles_in_and_out_with_smart_security(pas: Server) -> None:
     answer = pas.post("/fhir/Claim/$submit", bundle)
     assert answer.headers["Content-Type"].startswith("application/fhir+json")
     assert answer.json()["resourceType"] == "Bundle"
+
+
+# -- only mandatory and must-support data is depended on -------------------------------------
+
+
+@pytest.mark.parametrize("workflow", ["approval", "denial", "pended"])
+def test_minimal_by_profile_request_gets_the_same_decision(pas: Server, workflow: str) -> None:
+    """PAS conf-11 (no dependence on resource instances outside the profiles: the minimal
+    Bundle keeps only the entries the stripped Claim still references) and conf-12 (no
+    dependence on elements neither mandatory nor must-support): the kit's approval, denial
+    and pended Bundles, each resource cut to its PAS profile's mandatory and must-support
+    elements, get the same review action as the full Bundles."""
+    full = fresh(demo_payload("v2.2.1", workflow))
+    minimal = fresh(minimal_bundle(full, declared_profile(pas_validator("v2.2.1"))))
+    assert len(json.dumps(minimal)) < len(json.dumps(full))
+    full_answer = check_submit_answer(full, pas.post("/fhir/Claim/$submit", full))
+    minimal_answer = check_submit_answer(minimal, pas.post("/fhir/Claim/$submit", minimal))
+    assert review_actions(minimal_answer) == review_actions(full_answer)
+    assert set(review_actions(full_answer)) == {EXPECTED[workflow]}
+
+
+def _granted(claim_response: dict[str, Any]) -> bool:
+    return bool({"A1", "A2", "A6"} & set(review_actions({"entry": [{"resource": claim_response}]})))
+
+
+MUST_SUPPORT_SOURCES: dict[str, Any] = {
+    "ClaimResponse.extension:transmissionIdentifiers": lambda claim, item, answer: any(
+        e["url"].endswith("extension-TransmissionIdentifiers") for e in claim.get("extension", [])
+    ),
+    "ClaimResponse.item.extension:itemTraceNumber": lambda claim, item, answer: any(
+        e["url"].endswith("extension-itemTraceNumber") for e in item.get("extension", [])
+    ),
+    "ClaimResponse.item.extension:requestedServiceDate": lambda claim, item, answer: bool(
+        item.get("servicedDate") or item.get("servicedPeriod")
+    ),
+    "ClaimResponse.item.extension:communicatedDiagnosis": lambda claim, item, answer: bool(
+        item.get("diagnosisSequence") and claim.get("diagnosis")
+    ),
+    "ClaimResponse.item.extension:preAuthIssueDate": lambda claim, item, answer: _granted(answer),
+    "ClaimResponse.item.extension:preAuthPeriod": lambda claim, item, answer: _granted(answer),
+    "ClaimResponse.item.noteNumber": lambda claim, item, answer: bool(answer.get("processNote")),
+    "ClaimResponse.processNote": lambda claim, item, answer: not _granted(answer),
+}
+"""Must-support elements of the PAS ClaimResponse and when the situation has data for them."""
+
+
+def _answers(pas: Server) -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
+    """(Claim, ClaimResponse, profile) of the kit's submissions and inquiries."""
+    for workflow in ("approval", "denial", "pended"):
+        bundle = fresh(demo_payload("v2.2.1", workflow))
+        answer = check_submit_answer(bundle, pas.post("/fhir/Claim/$submit", bundle))
+        yield (
+            bundle["entry"][0]["resource"],
+            answer["entry"][0]["resource"],
+            "profile-claimresponse",
+        )
+    for bundle in kit("v2.2.1", "must_support_pa_submit_request_payload.json"):
+        ours = fresh(bundle)
+        answer = check_submit_answer(ours, pas.post("/fhir/Claim/$submit", ours))
+        yield ours["entry"][0]["resource"], answer["entry"][0]["resource"], "profile-claimresponse"
+        inquiry = copy.deepcopy(kit("v2.2.1", "must_support_pa_inquire_request_payload.json")[0])
+        inquiry["entry"][0]["resource"]["identifier"] = ours["entry"][0]["resource"]["identifier"]
+        for found in check_inquire_answer(pas.post("/fhir/Claim/$inquire", inquiry)):
+            claim_response = found["entry"][0]["resource"]
+            yield ours["entry"][0]["resource"], claim_response, "profile-claiminquiryresponse"
+
+
+def test_must_support_elements_are_returned_when_there_is_data(pas: Server) -> None:
+    """PAS conf-6: the ClaimResponse and the inquiry's ClaimResponse carry every must-support
+    element the situation has a value for (the request's transmission identifiers, item trace
+    numbers, service dates and diagnoses echoed; issue date and period on granted items; the
+    note and each item's noteNumber when there is a reason), over the kit's approval, denial,
+    pended and must-support submissions and the must-support inquiry."""
+    checked = 0
+    for claim, claim_response, profile in _answers(pas):
+        items = {i["sequence"]: i for i in claim.get("item", [])}
+        missing = set(
+            pas_validator("v2.2.1").missing_must_support(claim_response, PAS_SD + profile)
+        )
+        for n, item in enumerate(claim_response["item"]):
+            request_item = items[item["itemSequence"]]
+            for path, has_data in MUST_SUPPORT_SOURCES.items():
+                located = path.replace("ClaimResponse.item.", f"ClaimResponse.item[{n}].")
+                if has_data(claim, request_item, claim_response):
+                    checked += 1
+                    assert located not in missing, (profile, located)
+    assert checked > 40
+
+
+def test_data_travels_in_standard_elements(pas: Server) -> None:
+    """PAS conf-15: what the answer conveys is in elements the PAS profiles mark mandatory or
+    must-support; the only others are restatements (``preAuthRef``: the number each granted
+    item carries in reviewAction.number; ``insurance``: the Claim's coverage, also echoed as
+    an entry; ``processNote.type``; ``identifier.assigner``, part of the Claim's identifier
+    echoed as sent)."""
+    restated = {
+        "ClaimResponse.identifier.assigner",
+        "ClaimResponse.preAuthRef",
+        "ClaimResponse.insurance",
+        "ClaimResponse.processNote.type",
+    }
+    for _, claim_response, profile in _answers(pas):
+        compiled = pas_validator("v2.2.1").require(PAS_SD + profile)
+        found = {re.sub(r"\[\d+\]", "", p) for p in non_standard_elements(claim_response, compiled)}
+        assert found <= restated, found
+        if "preAuthRef" in claim_response:
+            numbers = [
+                part["valueString"]
+                for item in claim_response["item"]
+                for adjudication in item["adjudication"]
+                for ext in adjudication.get("extension", [])
+                for part in ext.get("extension", [])
+                if part["url"] == "number"
+            ]
+            assert numbers
+            assert all(n.startswith(claim_response["preAuthRef"]) for n in numbers)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_us_core_shaped_resources_are_supported(pas: Server, version: str) -> None:
+    """PAS spec-1 (the relevant US Core profiles supported beside PAS's: each resource of the
+    kit's approval, denial and pended Bundles also declaring the US Core 3.1.1, 6.1.0 or
+    7.0.0 profile of its type, with that version's Patient extension, is accepted and gets
+    the same decision) and spec-19 (resources with a US Core profile keep complying: the
+    payer stores them as sent and echoes them unchanged in its response)."""
+    for workflow in ("approval", "denial", "pended"):
+        bundle = fresh(demo_payload("v2.2.1", workflow))
+        for entry in bundle["entry"]:
+            entry["resource"] = as_us_core(entry["resource"], version)
+        answer = check_submit_answer(bundle, pas.post("/fhir/Claim/$submit", bundle))
+        assert set(review_actions(answer)) == {EXPECTED[workflow]}
+        stored = pas.payer.pas.records.latest_request(authorization(pas, bundle).pa_id)
+        assert stored["entry"] == bundle["entry"]
+        sent = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+        echoed = [e for e in answer["entry"][1:] if e["fullUrl"] in sent]
+        assert echoed
+        for entry in echoed:
+            assert entry["resource"] == sent[entry["fullUrl"]]

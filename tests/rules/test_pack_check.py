@@ -239,3 +239,21 @@ def test_server_refuses_to_start_on_an_invalid_pack(
     err = capsys.readouterr().err
     assert "unknown code system 'cpt4'" in err
     assert f"{TOPIC}/topic.json:" in err
+
+
+def test_a_companion_order_needs_a_profiled_type_a_code_and_a_reason(tmp_path: Path) -> None:
+    pack = _pack(tmp_path)
+
+    def bad_companions(topic: Any) -> None:
+        topic["companions"] = [
+            {"resourceType": "Observation", "code": {"system": "cpt", "code": "94760"}},
+            {"resourceType": "ServiceRequest", "code": {"system": "cpt"}, "reason": "x"},
+            {"resourceType": "ServiceRequest", "code": {"system": "cpt", "code": "94760"},
+             "reason": "a qualifying test"},
+        ]  # fmt: skip
+
+    _edit_json(pack / TOPIC / "topic.json", bad_companions)
+    problems = _problems(pack)
+    assert [p for p in problems if "companions[0]" in p and "resourceType" in p]
+    assert [p for p in problems if "companions[1]" in p]
+    assert not [p for p in problems if "companions[2]" in p]
