@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/pas.py [--runs 200] [--validate]
     .venv/bin/python bench/pas.py --http [--seconds 20] [--clients 8] [--workers 4] [--validate]
+    .venv/bin/python bench/pas.py --http --validate --new-members
 
 In process, each run submits one must-support Bundle (a fresh Bundle.identifier, so nothing
 is answered from the duplicate cache) against a SQLite file database.
@@ -11,6 +12,10 @@ PostgreSQL schema (``DAVINCI_PA_BENCH_POSTGRES_URL``, default the test database 
 127.0.0.1); ``--clients`` threads obtain a SMART token once and then submit the must-support
 Bundles, each with its own identifier, for ``--seconds``. Every non-200 answer or transport
 failure counts as an error.
+
+The Bundles repeat every other resource as is, so the structure check answers them from its
+cache; ``--new-members`` gives each submission a new Claim, Patient and Coverage identifier
+too, as a stream of different members from the same provider would.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ from davinci_pa.store import Database  # noqa: E402
 SHARED = REPO.parent / "shared"
 PAYLOAD = SHARED / "fixtures/pas/v2.2.1/must_support_pa_submit_request_payload.json"
 PAS_IG = SHARED / "igs/davinci_pas_2.2.1.tgz"
+MEMBER = "@MEMBER@"  # replaced per submission with --new-members
+MEMBER_TYPES = {"Claim", "Patient", "Coverage"}
 POSTGRES = os.environ.get(
     "DAVINCI_PA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -64,8 +71,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="HTTP: load duration")
     parser.add_argument("--clients", type=int, default=8, help="HTTP: concurrent clients")
     parser.add_argument("--workers", type=int, default=4, help="HTTP: gunicorn workers")
+    parser.add_argument(
+        "--new-members",
+        action="store_true",
+        help="each Bundle a new Claim, Patient and Coverage (nothing served from the "
+        "structure check's cache but the provider's and payer's resources)",
+    )
     args = parser.parse_args()
     bundles = json.loads(PAYLOAD.read_text())
+    if args.new_members:
+        bundles = [_new_member_template(b) for b in bundles]
     print(http_benchmark(bundles, args) if args.http else in_process(bundles, args))
 
 
@@ -82,7 +97,8 @@ def in_process(bundles: list[dict[str, Any]], args: argparse.Namespace) -> str:
         service = PasService(rules=rules, database=db, options=options)
         timings = []
         for run in range(args.runs + 10):
-            bundle = copy.deepcopy(bundles[run % len(bundles)])
+            template = json.dumps(bundles[run % len(bundles)])
+            bundle = json.loads(template.replace(MEMBER, f"m{run}"))
             bundle["identifier"]["value"] = f"bench-{run}"
             start = time.perf_counter()
             service.submit(bundle, submitter="bench")
@@ -120,6 +136,17 @@ def http_benchmark(bundles: list[dict[str, Any]], args: argparse.Namespace) -> s
     )
 
 
+def _new_member_template(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The Bundle with a placeholder in the Claim's, Patient's and Coverage's identifier."""
+    bundle = copy.deepcopy(bundle)
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] in MEMBER_TYPES and resource.get("identifier"):
+            first = resource["identifier"][0]
+            first["value"] = f"{first['value']}-{MEMBER}"
+    return bundle
+
+
 def _load(
     base: str, token: str, bundles: list[dict[str, Any]], clients: int, seconds: float
 ) -> tuple[int, int, list[float], float]:
@@ -136,7 +163,9 @@ def _load(
         session = requests.Session()
         sent = 0
         while time.monotonic() < deadline:
-            body = templates[sent % len(templates)].replace("@ID@", f"b{number}-{uuid.uuid4()}")
+            unique = f"b{number}-{uuid.uuid4()}"
+            body = templates[sent % len(templates)].replace("@ID@", unique)
+            body = body.replace(MEMBER, unique)
             start = time.perf_counter()
             try:
                 status = session.post(
