@@ -78,7 +78,7 @@ def signed_in(tmp_path: Path) -> Iterator[tuple[Flask, Credentials]]:
     public = json.loads((KEYS / "demo-clients.json").read_text())["demo-client"]["jwks"]
     clients = {
         "clinic": {"jwks": public, "organizations": [CLINIC_A]},
-        "um-system": {"jwks": public, "roles": ["reviewer", "provider", "payer"]},
+        "um-system": {"jwks": public, "roles": ["reviewer", "provider", "payer", "auditor"]},
     }
     (tmp_path / "clients.json").write_text(json.dumps(clients))
     clients_file = str(tmp_path / "clients.json")
