@@ -7,6 +7,7 @@ claims) and a :class:`Caller` that speaks to the server as they do.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from davinci_pa import shipped
 from davinci_pa.auth.client import fetch_token
 from davinci_pa.cdshooks.jwt import sign_test_token
-from tests._shared import REPO
+from tests._shared import REPO, load_shared_json
 from tests.pas.conftest import SCOPE
 from tests.store.conftest import postgres_schema_url
 from tests.support.gunicorn import davinci_pa
@@ -118,3 +119,12 @@ def count(url: str, query: str) -> int:
             return int(conn.execute(sa.text(query)).scalar_one())
     finally:
         engine.dispose()
+
+
+def subscription(endpoint: str) -> dict[str, Any]:
+    """The PAS kit's Subscription for the claims' organization, notifying ``endpoint``."""
+    resource = copy.deepcopy(
+        load_shared_json("fixtures", "pas", "v2.2.1", "subscription_resource.json")
+    )
+    resource["channel"]["endpoint"] = endpoint
+    return dict(resource)

@@ -11,7 +11,6 @@ orders a Subscription's events), none lost: a later one waits for the one before
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +22,7 @@ from davinci_pa.pas.decisions import ItemDecision
 from davinci_pa.payer import Payer
 from davinci_pa.server import build_payer
 from davinci_pa.server.settings import ServerSettings
-from tests._shared import load_shared_json
-from tests.faults.conftest import Caller, count, server_env
+from tests.faults.conftest import Caller, count, server_env, subscription
 from tests.pas.conftest import Receiver
 from tests.security.conftest import TRACE_SYSTEM, claim_bundle
 from tests.support.gunicorn import running_gunicorn, wait_until
@@ -48,14 +46,6 @@ def payer(pg_url: str) -> Iterator[Payer]:
     built.database.dispose()
 
 
-def _subscription(url: str) -> dict[str, Any]:
-    subscription = copy.deepcopy(
-        load_shared_json("fixtures", "pas", "v2.2.1", "subscription_resource.json")
-    )
-    subscription["channel"]["endpoint"] = url
-    return dict(subscription)
-
-
 def _parameters(body: dict[str, Any]) -> dict[str, Any]:
     status = body["entry"][0]["resource"]
     return {p["name"]: p for p in status["parameter"]}
@@ -76,7 +66,7 @@ def test_notifications_wait_for_the_subscriber_and_arrive_in_order(
         caller = Caller(server.base)
         ids = []
         for path in ("/notify/a", "/notify/b"):
-            created = caller.fhir("POST", "Subscription", _subscription(endpoint.url + path))
+            created = caller.fhir("POST", "Subscription", subscription(endpoint.url + path))
             assert created.status_code == 201, created.text
             ids.append(created.json()["id"])
         assert wait_until(lambda: len(endpoint.received) == 2, 30), "no handshakes"
@@ -109,10 +99,10 @@ def test_notifications_wait_for_the_subscriber_and_arrive_in_order(
         params = _parameters(body)
         if params["type"]["valueCode"] != "event-notification":
             continue
-        subscription = params["subscription"]["valueReference"]["reference"]
-        numbers[subscription].append(int(params["events-since-subscription-start"]["valueString"]))
+        reference = params["subscription"]["valueReference"]["reference"]
+        numbers[reference].append(int(params["events-since-subscription-start"]["valueString"]))
         claim_response = body["entry"][1]["resource"]["entry"][0]["resource"]
-        focus[subscription].append(claim_response["identifier"][0]["value"])
+        focus[reference].append(claim_response["identifier"][0]["value"])
     assert dict(numbers) == {f"Subscription/{i}": list(range(1, CLAIMS + 1)) for i in ids}
     assert dict(focus) == {f"Subscription/{i}": traces for i in ids}
     assert len(endpoint.received) == expected
