@@ -50,6 +50,7 @@ class Call:
     ended: float
     status: int | None
     body: Any
+    retry_after: str | None = None
     error: str | None = None
 
 
@@ -80,10 +81,16 @@ class Load:
                 else:
                     response = self.caller.submit(claim_bundle(trace))
             except requests.RequestException as exc:
-                call = Call(kind, trace, started, time.monotonic(), None, None, repr(exc))
+                call = Call(kind, trace, started, time.monotonic(), None, None, None, repr(exc))
             else:
                 call = Call(
-                    kind, trace, started, time.monotonic(), response.status_code, _json(response)
+                    kind,
+                    trace,
+                    started,
+                    time.monotonic(),
+                    response.status_code,
+                    _json(response),
+                    response.headers.get("Retry-After"),
                 )
             with self._lock:
                 self.calls.append(call)
@@ -151,6 +158,7 @@ def test_a_database_cut_is_503s_then_recovery_without_restart(
     assert {c.status for c in during} == {503}
     for call in (c for c in calls if c.status == 503):
         assert _outcome(call)["resourceType"] == "OperationOutcome", call
+        assert call.retry_after == "5"
     last = {c.trace.rsplit("-", 1)[0]: c for c in sorted(calls, key=lambda c: c.started)}
     assert {c.status for c in last.values()} == {200}
 
