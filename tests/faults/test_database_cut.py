@@ -151,8 +151,9 @@ def test_a_database_cut_is_503s_then_recovery_without_restart(
     endpoint.http.server_close()
 
     assert [c for c in calls if c.error or c.status not in {200, 503}] == []
-    assert max(c.ended - c.started for c in calls) < TIMEOUT / 2
-    assert all(c.status == 200 for c in calls if c.ended < cut_at)
+    slowest = max(calls, key=lambda c: c.ended - c.started)
+    assert slowest.ended - slowest.started < TIMEOUT / 2, (slowest, cut_at, restored_at)
+    assert [c for c in calls if c.ended < cut_at and c.status != 200] == []
     during = [c for c in calls if c.started > cut_at + 1 and c.ended < restored_at]
     assert {c.kind for c in during} == {"hook", "submit"}
     assert {c.status for c in during} == {503}
@@ -160,7 +161,7 @@ def test_a_database_cut_is_503s_then_recovery_without_restart(
         assert _outcome(call)["resourceType"] == "OperationOutcome", call
         assert call.retry_after == "5"
     last = {c.trace.rsplit("-", 1)[0]: c for c in sorted(calls, key=lambda c: c.started)}
-    assert {c.status for c in last.values()} == {200}
+    assert [c for c in last.values() if c.status != 200] == [], restored_at
 
     submitted = {c.trace for c in calls if c.kind == "submit" and c.status in {200, 503}}
     assert count(url, "SELECT count(*) FROM pas_authorizations") == len(submitted)
