@@ -23,6 +23,7 @@ import requests
 
 from tests.faults.conftest import TIMEOUT, Caller, count, server_env, subscription
 from tests.pas.conftest import Receiver
+from tests.pas.conftest import receiver as receiver  # the rest-hook endpoint fixture
 from tests.security.conftest import claim_bundle
 from tests.support.gunicorn import davinci_pa, running_gunicorn, wait_until
 from tests.support.tcp_proxy import TcpProxy, proxied_postgres_url
@@ -121,10 +122,9 @@ def _outcome(call: Call) -> Any:
 
 
 def test_a_database_cut_is_503s_then_recovery_without_restart(
-    proxied: tuple[str, TcpProxy], tmp_path: Path
+    proxied: tuple[str, TcpProxy], tmp_path: Path, receiver: Receiver
 ) -> None:
     url, proxy = proxied
-    endpoint = Receiver()
     with running_gunicorn(server_env(url), tmp_path / "gunicorn.log") as server:
         workers = server.worker_pids()
         caller = Caller(server.base)
@@ -139,16 +139,14 @@ def test_a_database_cut_is_503s_then_recovery_without_restart(
         assert wait_until(lambda: load.succeeded_since(restored_at) >= 40, 60), "no recovery"
         calls = load.finish()
         assert wait_until(lambda: all(server.ready() for _ in range(8)), 30)
-        created = caller.fhir("POST", "Subscription", subscription(endpoint.url))
+        created = caller.fhir("POST", "Subscription", subscription(receiver.url))
         assert created.status_code == 201, created.text
-        assert wait_until(lambda: len(endpoint.received) == 1, 30), "job workers did not recover"
+        assert wait_until(lambda: len(receiver.received) == 1, 30), "job workers did not recover"
         refused = {c.trace for c in calls if c.kind == "submit" and c.status == 503}
         with ThreadPoolExecutor(THREADS) as pool:
             again = list(pool.map(lambda t: caller.submit(claim_bundle(t)), sorted(refused)))
         assert [a.text for a in again if a.status_code != 200] == []
         assert server.worker_pids() == workers  # the same processes, none restarted
-    endpoint.http.shutdown()
-    endpoint.http.server_close()
 
     assert [c for c in calls if c.error or c.status not in {200, 503}] == []
     slowest = max(calls, key=lambda c: c.ended - c.started)

@@ -24,18 +24,11 @@ from davinci_pa.server import build_payer
 from davinci_pa.server.settings import ServerSettings
 from tests.faults.conftest import Caller, count, server_env, subscription
 from tests.pas.conftest import Receiver
+from tests.pas.conftest import receiver as receiver  # the rest-hook endpoint fixture
 from tests.security.conftest import TRACE_SYSTEM, claim_bundle
 from tests.support.gunicorn import running_gunicorn, wait_until
 
 CLAIMS = 6
-
-
-@pytest.fixture
-def endpoint() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.http.shutdown()
-    receiver.http.server_close()
 
 
 @pytest.fixture
@@ -60,32 +53,32 @@ def _approve(payer: Payer, trace: str) -> None:
 
 
 def test_notifications_wait_for_the_subscriber_and_arrive_in_order(
-    pg_url: str, tmp_path: Path, endpoint: Receiver, payer: Payer
+    pg_url: str, tmp_path: Path, receiver: Receiver, payer: Payer
 ) -> None:
     with running_gunicorn(server_env(pg_url), tmp_path / "gunicorn.log") as server:
         caller = Caller(server.base)
         ids = []
         for path in ("/notify/a", "/notify/b"):
-            created = caller.fhir("POST", "Subscription", subscription(endpoint.url + path))
+            created = caller.fhir("POST", "Subscription", subscription(receiver.url + path))
             assert created.status_code == 201, created.text
             ids.append(created.json()["id"])
-        assert wait_until(lambda: len(endpoint.received) == 2, 30), "no handshakes"
+        assert wait_until(lambda: len(receiver.received) == 2, 30), "no handshakes"
         traces = [f"down-{n}" for n in range(CLAIMS)]
         for trace in traces:
             assert caller.submit(claim_bundle(trace)).status_code == 200
 
-        endpoint.answer = 500
+        receiver.answer = 500
         _approve(payer, traces[0])
-        assert wait_until(lambda: endpoint.rejected >= 4, 30), "no retry while failing"
-        endpoint.answer = 0  # now the endpoint drops connections unanswered
+        assert wait_until(lambda: receiver.rejected >= 4, 30), "no retry while failing"
+        receiver.answer = 0  # now the endpoint drops connections unanswered
         for trace in traces[1:]:
             _approve(payer, trace)
-        assert wait_until(lambda: endpoint.rejected >= 6, 30), "no retry while refused"
-        assert len(endpoint.received) == 2  # the handshakes
+        assert wait_until(lambda: receiver.rejected >= 6, 30), "no retry while refused"
+        assert len(receiver.received) == 2  # the handshakes
 
-        endpoint.answer = 200  # the first notification is now in its longest backoff
+        receiver.answer = 200  # the first notification is now in its longest backoff
         expected = 2 + 2 * CLAIMS
-        assert wait_until(lambda: len(endpoint.received) >= expected, 60), "notifications lost"
+        assert wait_until(lambda: len(receiver.received) >= expected, 60), "notifications lost"
         assert wait_until(
             lambda: (
                 count(pg_url, "SELECT count(*) FROM pas_outbox WHERE status <> 'delivered'") == 0
@@ -95,7 +88,7 @@ def test_notifications_wait_for_the_subscriber_and_arrive_in_order(
         assert not server.errors()
     numbers: dict[str, list[int]] = defaultdict(list)
     focus: dict[str, list[str]] = defaultdict(list)
-    for _, body in endpoint.received:
+    for _, body in receiver.received:
         params = _parameters(body)
         if params["type"]["valueCode"] != "event-notification":
             continue
@@ -105,4 +98,4 @@ def test_notifications_wait_for_the_subscriber_and_arrive_in_order(
         focus[reference].append(claim_response["identifier"][0]["value"])
     assert dict(numbers) == {f"Subscription/{i}": list(range(1, CLAIMS + 1)) for i in ids}
     assert dict(focus) == {f"Subscription/{i}": traces for i in ids}
-    assert len(endpoint.received) == expected
+    assert len(receiver.received) == expected

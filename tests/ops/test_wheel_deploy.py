@@ -23,12 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from davinci_pa import shipped
 from tests._shared import REPO
 from tests.store.conftest import postgres_schema_url
-from tests.support.gunicorn import free_port, wait_until
+from tests.support.gunicorn import free_port, ready, wait_until
 
 GUIDE = REPO / "docs" / "deploy.md"
 INSTALL_STEPS = ("python3 -m venv ", "pip install ")
@@ -123,7 +122,7 @@ def test_the_deploy_guide_from_the_wheel(installed: Path, pg_url: str, tmp_path:
             assert line.startswith(INSTALL_STEPS), f"a step this test does not know: {line}"
     assert server is not None, "the guide starts no server"
     try:
-        assert wait_until(lambda: server.poll() is not None or _ready(base), 60, 0.2)
+        assert wait_until(lambda: server.poll() is not None or ready(base), 60, 0.2)
         assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
         request = tmp_path / "order-sign.json"
         request.write_text(json.dumps(shipped.example_request("order-sign-power-wheelchair")))
@@ -132,10 +131,3 @@ def test_the_deploy_guide_from_the_wheel(installed: Path, pg_url: str, tmp_path:
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _ready(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/readyz", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False

@@ -75,10 +75,15 @@ class Gunicorn:
 
     def ready(self) -> bool:
         """Whether ``/readyz`` answers 200 now."""
-        try:
-            return requests.get(f"{self.base}/readyz", timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
+        return ready(self.base)
+
+
+def ready(base: str) -> bool:
+    """Whether ``/readyz`` of the server at ``base`` answers 200 now."""
+    try:
+        return requests.get(f"{base}/readyz", timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def start_gunicorn(
