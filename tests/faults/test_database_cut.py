@@ -5,7 +5,8 @@ for 10 s while threads keep sending signed CRD order-sign hooks and PAS ``Claim/
 Every answer during the cut is a prompt 503 with an OperationOutcome (never a 500, never a
 hang); after the restore the same worker processes answer 200 again, their job workers
 deliver again, and nothing is half-written: every stored authorization is whole, and each
-claim refused with 503 is accepted when sent again.
+claim refused with 503 is accepted when sent again, as PAS has it for a 5XX ("may be
+temporary and resubmission may result in successful processing").
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def _outcome(call: Call) -> Any:
 def test_a_database_cut_is_503s_then_recovery_without_restart(
     proxied: tuple[str, TcpProxy], tmp_path: Path, receiver: Receiver
 ) -> None:
+    """PAS spec-39: a 503 while the database is away, 200 for the same request after."""
     url, proxy = proxied
     with running_gunicorn(server_env(url), tmp_path / "gunicorn.log") as server:
         workers = server.worker_pids()

@@ -1,9 +1,11 @@
 """A gunicorn worker SIGKILLed during 200 concurrent ``Claim/$submit`` calls.
 
 Every submission answered 200 is stored exactly once. Those whose connection the kill reset
-are sent again, the same Bundle: PAS answers an identical resubmission with the stored answer
-and changes nothing (docs/pas.md §Duplicates and resubmissions), so whether or not the dead
-worker committed before it died, each Claim ends up stored once, none doubled.
+are sent again, the same Bundle. PAS sets no idempotency rule of its own (it refers to FHIR's
+"absence of reliable messaging": a client that got no answer sends again); ours is that an
+identical resubmission gets the stored answer and changes nothing (docs/pas.md §Duplicates
+and resubmissions), so whether or not the dead worker committed before it died, each Claim
+ends up stored once, none doubled, and a re-sent answered one gets the very same answer.
 """
 
 from __future__ import annotations
