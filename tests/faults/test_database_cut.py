@@ -135,7 +135,9 @@ def test_a_database_cut_is_503s_then_recovery_without_restart(
         assert wait_until(lambda: load.succeeded_since(0) >= 20, 60), "no load got through"
         cut_at = time.monotonic()
         proxy.cut()
-        time.sleep(CUT_SECONDS)  # the outage itself, not a wait for something
+        time.sleep(1)
+        readiness = requests.get(f"{server.base}/readyz", timeout=TIMEOUT)
+        time.sleep(cut_at + CUT_SECONDS - time.monotonic())  # the outage lasts 10 s
         restored_at = time.monotonic()
         proxy.restore()
         assert wait_until(lambda: load.succeeded_since(restored_at) >= 40, 60), "no recovery"
@@ -150,6 +152,8 @@ def test_a_database_cut_is_503s_then_recovery_without_restart(
         assert [a.text for a in again if a.status_code != 200] == []
         assert server.worker_pids() == workers  # the same processes, none restarted
 
+    assert readiness.status_code == 503
+    assert "database" in readiness.json()["failing"]
     assert [c for c in calls if c.error or c.status not in {200, 503}] == []
     slowest = max(calls, key=lambda c: c.ended - c.started)
     assert slowest.ended - slowest.started < TIMEOUT / 2, (slowest, cut_at, restored_at)
