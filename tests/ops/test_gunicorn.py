@@ -7,12 +7,17 @@ a fresh database refused by the master in one line with exit status 2.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
+from davinci_pa.store import Database
+from davinci_pa.store.database import head_revision
+from tests._shared import REPO
 from tests.store.conftest import postgres_schema_url
 from tests.support.gunicorn import davinci_pa, running_gunicorn, start_gunicorn
 
@@ -58,3 +63,18 @@ def test_the_master_refuses_an_unmigrated_database_in_one_line(tmp_path: Path) -
     assert (
         text.strip().splitlines()[-1].startswith("davinci-pa: database schema is at revision none")
     )
+
+
+def test_db_upgrade_from_three_hosts_at_once_on_postgresql() -> None:
+    """Each host's deploy step may run ``db upgrade``: they wait for each other, all succeed."""
+    for url in postgres_schema_url():
+        env = {**os.environ, "DAVINCI_PA_DATABASE_URL": url}
+        command = [sys.executable, "-m", "davinci_pa", "db", "upgrade"]
+        hosts = [
+            subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE) for _ in range(3)
+        ]
+        errors = [host.communicate(timeout=120)[1].decode() for host in hosts]
+        assert [host.returncode for host in hosts] == [0, 0, 0], errors
+        database = Database(url)
+        assert database.revision() == head_revision()
+        database.dispose()
