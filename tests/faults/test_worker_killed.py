@@ -24,7 +24,7 @@ from tests.security.conftest import claim_bundle
 from tests.support.gunicorn import running_gunicorn, wait_until
 
 CLAIMS = 200
-THREADS = 12
+THREADS = 16
 
 
 def test_submissions_survive_a_killed_worker(pg_url: str, tmp_path: Path) -> None:
