@@ -6,8 +6,9 @@ for (``channel.payload``) and the ``Authorization`` / ``X-`` headers it listed
 redirects, no private addresses unless allowlisted). A 2xx answer marks it delivered (a
 handshake then activates the Subscription); anything else, including an error raised while
 building or sending it, is a failed attempt retried with exponential backoff by the outbox,
-and the last attempt leaves it ``failed`` with the reason. One bad notification never stops
-the others. Any worker may run :meth:`Notifier.run_once`.
+and the last attempt leaves it ``failed`` with the reason. A Subscription's notifications go
+out in event-number order, each after the one before it was delivered or given up; one bad
+notification never holds up another Subscription's. Any worker may run :meth:`Notifier.run_once`.
 """
 
 from __future__ import annotations
@@ -42,16 +43,22 @@ class Notifier:
         self._timeout = timeout
 
     def run_once(self, limit: int = 20) -> int:
-        """Deliver up to ``limit`` due notifications; return how many succeeded."""
-        delivered = 0
-        for delivery in self._outbox.claim(limit):
-            error = self._attempt(delivery)
-            if error is None:
-                self._outbox.delivered(delivery.id)
-                self._after_success(delivery)
-                delivered += 1
-            elif not self._outbox.failed(delivery, error) and delivery.kind == "handshake":
-                self._set_status(delivery, "error")
+        """Attempt up to ``limit`` due notifications; return how many succeeded.
+
+        The outbox hands out each Subscription's next notification only, so it claims again
+        after each batch: a backlog of one Subscription drains in one run, in order.
+        """
+        attempted = delivered = 0
+        while attempted < limit and (batch := self._outbox.claim(limit - attempted)):
+            for delivery in batch:
+                attempted += 1
+                error = self._attempt(delivery)
+                if error is None:
+                    self._outbox.delivered(delivery.id)
+                    self._after_success(delivery)
+                    delivered += 1
+                elif not self._outbox.failed(delivery, error) and delivery.kind == "handshake":
+                    self._set_status(delivery, "error")
         return delivered
 
     def _attempt(self, delivery: Delivery) -> str | None:

@@ -25,6 +25,7 @@ from davinci_pa.store.schema import (
     access_member_choices,
     access_members,
 )
+from davinci_pa.store.upsert import upsert
 
 ACCEPTED, RUNNING, COMPLETE, ERROR = "accepted", "running", "complete", "error"
 
@@ -127,11 +128,7 @@ class AccessRecords:
         }
         table = access_member_choices
         with self._db.transaction() as conn:
-            done = conn.execute(
-                sa.update(table).where(table.c.member_id == member_id).values(**values)
-            )
-            if done.rowcount == 0:
-                conn.execute(sa.insert(table).values(member_id=member_id, **values))
+            upsert(conn, table, {"member_id": member_id}, values)
         return chosen
 
     def choices(self, member_id: str) -> tuple[bool, bool]:
@@ -227,9 +224,7 @@ def keep_member(conn: sa.Connection, row: MemberRow, at: datetime) -> None:
         "coverage_ids": ("," + ",".join(row.coverage_ids) + ",")[:1024],
         "updated_at": at,
     }
-    done = conn.execute(sa.update(table).where(table.c.member_id == row.member_id).values(**values))
-    if done.rowcount == 0:
-        conn.execute(sa.insert(table).values(member_id=row.member_id, **values))
+    upsert(conn, table, {"member_id": row.member_id}, values)
 
 
 def members_born(db: Database, birth_date: str, family: str) -> list[MemberRow]:

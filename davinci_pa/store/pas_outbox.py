@@ -4,8 +4,10 @@ Subscriptions R4 Backport IG §Notifications: event numbers increase per subscri
 notification may be delivered more than once, so each row keeps a stable id. Workers claim
 due rows with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL) plus a conditional update (every
 dialect), take a lease, deliver, then mark the row delivered or schedule a retry with
-exponential backoff. A worker killed mid-delivery leaves a lease that expires, after which
-another worker delivers the same notification again.
+exponential backoff. A Subscription's notifications leave one at a time in event-number
+order: a later one waits while an earlier one is pending, so a subscriber that was down gets
+them in order once it is back. A worker killed mid-delivery leaves a lease that expires,
+after which another worker delivers the same notification again.
 """
 
 from __future__ import annotations
@@ -182,12 +184,27 @@ class Outbox:
         self._backoff = base_backoff
 
     def claim(self, limit: int = 10) -> list[Delivery]:
-        """Take a lease on up to ``limit`` due notifications."""
+        """Take a lease on up to ``limit`` due notifications, each its Subscription's next.
+
+        A notification waits while an earlier one (lower event number) of its Subscription is
+        pending, leased or in backoff: each Subscription gets its notifications one at a time,
+        in event order, whichever worker delivers them.
+        """
         now = self._clock()
+        earlier = pas_outbox.alias("earlier")
+        waiting = (
+            sa.select(earlier.c.id)
+            .where(
+                earlier.c.subscription_id == pas_outbox.c.subscription_id,
+                earlier.c.status == PENDING,
+                earlier.c.event_number < pas_outbox.c.event_number,
+            )
+            .exists()
+        )
         query = (
             sa.select(pas_outbox, pas_subscriptions.c.resource.label("subscription"))
             .join(pas_subscriptions, pas_subscriptions.c.id == pas_outbox.c.subscription_id)
-            .where(pas_outbox.c.status == PENDING, pas_outbox.c.next_attempt_at <= now)
+            .where(pas_outbox.c.status == PENDING, pas_outbox.c.next_attempt_at <= now, ~waiting)
             .order_by(pas_outbox.c.created_at, pas_outbox.c.event_number)
             .limit(limit)
         )

@@ -210,6 +210,15 @@ pas_outbox = sa.Table(
 )
 """Notifications to deliver, claimed with FOR UPDATE SKIP LOCKED, retried with backoff."""
 
+sa.Index(
+    "ix_pas_outbox_pending",
+    pas_outbox.c.subscription_id,
+    pas_outbox.c.event_number,
+    postgresql_where=pas_outbox.c.status == "pending",
+    sqlite_where=pas_outbox.c.status == "pending",
+)
+"""A Subscription's pending notifications by event number: what waits for what (0009)."""
+
 auth_signing_keys = sa.Table(
     "auth_signing_keys",
     metadata,

@@ -136,17 +136,31 @@ def _placeholder(environ: Any, start_response: Any) -> list[bytes]:
 
 
 class Receiver:
-    """A rest-hook endpoint on 127.0.0.1 recording what it receives."""
+    """A rest-hook endpoint on 127.0.0.1 recording what it accepts.
+
+    Set :attr:`answer` to make it fail: another HTTP status, or ``0`` to drop each
+    connection unanswered; :attr:`rejected` counts the notifications it turned away.
+    """
 
     def __init__(self) -> None:
         self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
         self.event = threading.Event()
+        self.answer = 200
+        self.rejected = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length))
+                if outer.answer != 200:
+                    outer.rejected += 1
+                    self.close_connection = True
+                    if outer.answer:
+                        self.send_response(outer.answer)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                    return
                 outer.received.append((dict(self.headers.items()), body))
                 outer.event.set()
                 self.send_response(200)

@@ -107,18 +107,40 @@ def test_outbox_numbers_claims_retries_and_delivers(database: Database) -> None:
     records = PasRecords(database, clock=lambda: now[0])
     records.save(_change(notes=(_note("n-1"), _note("n-2"))))
     outbox = Outbox(database, clock=lambda: now[0])
-    first = outbox.claim(limit=10)
-    assert [d.id for d in first] == ["h-1", "n-1", "n-2"]
-    assert [d.payload for d in first][1:] == [{"id": "n-1", "event": 1}, {"id": "n-2", "event": 2}]
+    (handshake_delivery,) = outbox.claim(limit=10)  # n-1 and n-2 wait behind the handshake
+    assert handshake_delivery.id == "h-1"
     assert outbox.claim() == []  # leased
     outbox.delivered("h-1")
-    assert outbox.failed(first[1], "HTTP 500")
-    now[0] = T0 + timedelta(seconds=31)  # lease of n-2 expired (worker died); n-1 backoff 2 s
-    again = outbox.claim()
-    assert sorted(d.id for d in again) == ["n-1", "n-2"]
-    for delivery in again:
-        outbox.delivered(delivery.id)
+    (first,) = outbox.claim()
+    assert first.payload == {"id": "n-1", "event": 1}
+    assert outbox.failed(first, "HTTP 500")
+    assert outbox.claim() == []  # n-1 in backoff (2 s), n-2 waits behind it
+    now[0] = T0 + timedelta(seconds=3)
+    (retried,) = outbox.claim()
+    assert retried.id == "n-1"
+    outbox.delivered("n-1")
+    (second,) = outbox.claim()
+    assert second.payload == {"id": "n-2", "event": 2}
+    now[0] = T0 + timedelta(seconds=34)  # lease of n-2 expired (its worker died)
+    assert [d.id for d in outbox.claim()] == ["n-2"]
+    outbox.delivered("n-2")
     assert outbox.status_counts() == {"delivered": 3}
+
+
+def test_a_failing_subscription_holds_up_only_its_own_notifications(database: Database) -> None:
+    now = [T0]
+    subs = Subscriptions(database, clock=lambda: now[0])
+    for sid in ("sub-1", "sub-2"):
+        subs.create(SubscriptionRow(sid, None, "active", "O", "http://h", 0, {"id": sid}), None)
+    records = PasRecords(database, clock=lambda: now[0])
+    records.save(_change(notes=(_note("a-1"), _note("b-1", "sub-2"), _note("a-2"))))
+    records.save(_change(2, "k2", notes=(_note("b-2", "sub-2"),)))
+    outbox = Outbox(database, clock=lambda: now[0])
+    claimed = {d.id: d for d in outbox.claim()}
+    assert sorted(claimed) == ["a-1", "b-1"]
+    outbox.failed(claimed["a-1"], "HTTP 500")
+    outbox.delivered("b-1")
+    assert [d.id for d in outbox.claim()] == ["b-2"]  # a-2 waits for a-1's retry
 
 
 def test_failed_notifications_stop_after_max_attempts(database: Database) -> None:

@@ -1,0 +1,23 @@
+"""Insert-or-update of one row by its key, atomic under concurrency (``INSERT ... ON CONFLICT``).
+
+An ``UPDATE`` followed by an ``INSERT`` when nothing was updated races: two transactions
+that both find no row both insert, and the second fails on the key. PostgreSQL and SQLite
+both resolve the conflict inside one statement instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def upsert(
+    conn: sa.Connection, table: sa.Table, key: Mapping[str, Any], values: Mapping[str, Any]
+) -> None:
+    """Insert ``key`` + ``values`` into ``table``, or set ``values`` on the row with ``key``."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values({**key, **values})
+    conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=dict(values)))
