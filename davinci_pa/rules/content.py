@@ -54,7 +54,7 @@ def inventory(folders: Sequence[Path]) -> ContentInventory:
             if path.with_suffix(".cql").is_file():
                 _add_library(found, path)
                 continue
-            data = _read(path)
+            data = read_object(path)
             if data.get("resourceType") == "Questionnaire":
                 _add_form(found, data, path.relative_to(folder.parent).as_posix())
             elif data.get("resourceType") == "ValueSet" and isinstance(data.get("url"), str):
@@ -73,12 +73,13 @@ def _add_form(found: ContentInventory, form: dict[str, Any], file: str) -> None:
 
 
 def _add_library(found: ContentInventory, elm_path: Path) -> None:
-    ident = (_read(elm_path).get("library") or {}).get("identifier") or {}
+    ident = (read_object(elm_path).get("library") or {}).get("identifier") or {}
     if isinstance(ident.get("id"), str):
         found.libraries.setdefault(ident["id"], set()).add(str(ident.get("version") or ""))
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path`` ({} when it is unreadable, not JSON or not an object)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

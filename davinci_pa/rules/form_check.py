@@ -14,12 +14,12 @@ Problems name the form or library file and the item or define.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from davinci_pa.rules.content import read_object
 from davinci_pa.rules.problems import Problem
 
 CQL_EXPRESSION_LANGUAGES = frozenset(
@@ -58,7 +58,7 @@ def _content(folders: Sequence[Path]) -> tuple[list[tuple[str, Elm]], dict[str, 
     libraries: dict[str, tuple[str, Elm]] = {}
     for folder in folders:
         for path in sorted(folder.rglob("*.json")):
-            data = _read(path)
+            data = read_object(path)
             name = path.relative_to(folder.parent).as_posix()
             if path.with_suffix(".cql").is_file() and isinstance(data.get("library"), dict):
                 ident = data["library"].get("identifier") or {}
@@ -66,14 +66,6 @@ def _content(folders: Sequence[Path]) -> tuple[list[tuple[str, Elm]], dict[str, 
             elif data.get("resourceType") == "Questionnaire":
                 forms.append((name, data))
     return forms, libraries
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _only_library(form: Elm) -> str | None:
