@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from davinci_pa.store.clock import Clock, utc_now
 from davinci_pa.store.database import Database
@@ -35,7 +35,7 @@ class AuditLog:
     def record(self, event: AuditEvent) -> None:
         """Append one event."""
         with self._db.transaction() as conn:
-            write_event(conn, event, self._clock())
+            conn.execute(INSERT_EVENT, event_row(event, self._clock()))
 
     def recent(self, *, limit: int = 100) -> list[AuditEvent]:
         """Return the newest events first."""
@@ -45,10 +45,11 @@ class AuditLog:
             return [AuditEvent(**row) for row in conn.execute(query).mappings()]
 
 
-_INSERT = sa.insert(audit_events)
+INSERT_EVENT = sa.insert(audit_events)
+"""The cached insert statement; bind it with :func:`event_row`."""
 
 
-def write_event(conn: Connection, event: AuditEvent, at: datetime) -> None:
-    """Insert one event in the caller's transaction (one cached statement, bound values)."""
+def event_row(event: AuditEvent, at: datetime) -> dict[str, Any]:
+    """The ``audit_events`` row of one event recorded at ``at``."""
     values = {name: getattr(event, name) for name in AuditEvent.__dataclass_fields__}
-    conn.execute(_INSERT, {"recorded_at": at, **values})
+    return {"recorded_at": at, **values}

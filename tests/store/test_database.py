@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from davinci_pa.errors import StoreError
 from davinci_pa.store import Database
 from davinci_pa.store import database as database_module
 from davinci_pa.store.audit import AuditEvent, AuditLog
@@ -50,6 +51,30 @@ def test_hook_call_and_assertions_round_trip(database: Database) -> None:
     assert records.assertion("ca-1") == assertion
     assert records.assertion("missing") is None
     assert records.calls()[0] == call
+
+
+def _assertion(assertion_id: str, request_id: str) -> AssertionRecord:
+    decision = {"covered": "covered"}
+    return AssertionRecord(
+        assertion_id, request_id, "ServiceRequest/s1", None, "p", None, "static", decision
+    )
+
+
+def test_hook_call_assertions_and_audit_are_stored_together(database: Database) -> None:
+    """CRD found-37: the call, each assertion and the audit event land as one unit."""
+    records, audit = CrdRecords(database), AuditLog(database)
+    call = HookCall("req-2", "crd-order-sign", "order-sign", "hi-2", "iss", 1.0, 200, {"cards": []})
+    event = AuditEvent("crd.hook", "ok", 200, "iss", "crd-order-sign", "req-2")
+    made = [_assertion("ca-2", "req-2"), _assertion("ca-3", "req-2")]
+    records.record_call(call, made, audit=event)
+    assert [records.assertion(a.assertion_id) for a in made] == made
+    assert audit.recent() == [event]
+    again = HookCall("req-3", "crd-order-sign", "order-sign", "hi-3", "iss", 1.0, 200, None)
+    with pytest.raises(StoreError):  # ca-2 exists: nothing of req-3 may be kept
+        records.record_call(again, [_assertion("ca-4", "req-3"), made[0]], audit=event)
+    assert [c.request_id for c in records.calls()] == ["req-2"]
+    assert records.assertion("ca-4") is None
+    assert audit.recent() == [event]
 
 
 def test_replay_cache_accepts_a_jti_once_until_expiry(database: Database) -> None:
