@@ -223,16 +223,18 @@ def _gunicorn(url: str, clients: Path, args: argparse.Namespace) -> Iterator[str
         "--log-level=warning",
         "davinci_pa.server:create_app()",
     ]
-    process = subprocess.Popen(command, env=env, cwd=REPO)
+    log = clients.parent / "gunicorn.log"  # the request log lines, kept out of the figures
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=out)
     try:
-        _wait_until_up(base, process)
+        _wait_until_up(base, process, log)
         yield base
     finally:
         process.terminate()
         process.wait(30)
 
 
-def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -240,7 +242,7 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
                 return
         except requests.RequestException:
             time.sleep(0.2)
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit(f"gunicorn did not start:\n{log.read_text()[-2000:]}")
 
 
 def _percentiles(timings: list[float]) -> str:

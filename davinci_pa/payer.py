@@ -52,6 +52,7 @@ from davinci_pa.store.clock import utc_now
 from davinci_pa.store.crd_records import AssertionRecord, CrdRecords, HookCall
 from davinci_pa.store.pa_access import PaAccessStore, exchange_of
 from davinci_pa.store.pa_metrics import PaMetricsStore
+from davinci_pa.store.pas_records import StateChange
 from davinci_pa.store.replay import DatabaseReplayCache
 from davinci_pa.types import JsonObject
 
@@ -188,9 +189,9 @@ class Payer:
         """The URL a JWT's ``aud`` must name for this service."""
         return f"{self.options.security.public_base_url.rstrip('/')}/cds-services/{service_id}"
 
-    def _keep_access_data(self, conn: Connection, pa_id: str) -> None:
+    def _keep_access_data(self, conn: Connection, change: StateChange) -> None:
         """After each PAS change, in its transaction: the PDex resource and member index."""
-        exchange = exchange_of(conn, pa_id)
+        exchange = exchange_of(conn, change)
         if exchange is not None:
             self.prior_authorizations.keep(conn, exchange)
             self.member_match.keep(conn, exchange)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from davinci_pa.store.clock import aware_row
 from davinci_pa.store.database import Database
-from davinci_pa.store.pas_records import Authorization, ItemState
+from davinci_pa.store.pas_records import Authorization, ItemState, StateChange
 from davinci_pa.store.schema import (
     pa_resources,
     pas_authorizations,
@@ -24,6 +24,7 @@ from davinci_pa.store.schema import (
     pas_responses,
     pas_submissions,
 )
+from davinci_pa.store.upsert import upsert
 
 AUTHS = pas_authorizations.c
 
@@ -153,11 +154,7 @@ def exchanges(conn: sa.Connection, auths: Sequence[Authorization]) -> list[Excha
     ids = [a.pa_id for a in auths]
     requests = _latest_requests(conn, ids)
     responses = _latest_responses(conn, ids)
-    items: dict[str, list[ItemState]] = {}
-    query = sa.select(pas_items).where(pas_items.c.pa_id.in_(ids))
-    for r in conn.execute(query.order_by(pas_items.c.pa_id, pas_items.c.sequence)).mappings():
-        state = ItemState(r["sequence"], r["item"], r["action"], r["decision"])
-        items.setdefault(r["pa_id"], []).append(state)
+    items = _items(conn, ids)
     return [
         Exchange(a, items.get(a.pa_id, []), requests[a.pa_id], responses[a.pa_id])
         for a in auths
@@ -165,21 +162,28 @@ def exchanges(conn: sa.Connection, auths: Sequence[Authorization]) -> list[Excha
     ]
 
 
-def exchange_of(conn: sa.Connection, pa_id: str) -> Exchange | None:
-    """One authorization's exchange as it stands inside the caller's transaction."""
+def exchange_of(conn: sa.Connection, change: StateChange) -> Exchange | None:
+    """The exchange of the authorization a saved change touched, inside its transaction.
+
+    The response, and the request when the change is a submission, are the change's own
+    (the request Bundle is the largest value stored: it is not read back).
+    """
+    pa_id = change.authorization.pa_id
     row = conn.execute(sa.select(pas_authorizations).where(AUTHS.pa_id == pa_id)).mappings().first()
-    found = exchanges(conn, [Authorization(**aware_row(row))]) if row else []
-    return found[0] if found else None
+    if row is None:
+        return None
+    submission = change.submission
+    request = submission.request if submission is not None else latest_request(conn, pa_id)
+    if request is None:
+        return None
+    items = _items(conn, [pa_id]).get(pa_id, [])
+    return Exchange(Authorization(**aware_row(row)), items, request, change.response)
 
 
 def keep_resource(conn: sa.Connection, exchange: Exchange, resource: dict[str, Any]) -> None:
     """Keep an authorization's PDex resource (in the caller's transaction)."""
-    pa_id = exchange.authorization.pa_id
     values = {"resource": resource, "updated_at": exchange.authorization.updated_at}
-    table = pa_resources
-    done = conn.execute(sa.update(table).where(table.c.pa_id == pa_id).values(**values))
-    if done.rowcount == 0:
-        conn.execute(sa.insert(table).values(pa_id=pa_id, **values))
+    upsert(conn, pa_resources, {"pa_id": exchange.authorization.pa_id}, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +199,15 @@ class Exchange:
 def latest_request(conn: sa.Connection, pa_id: str) -> dict[str, Any] | None:
     """The newest request Bundle of one authorization (inside the caller's transaction)."""
     return _latest_requests(conn, [pa_id]).get(pa_id)
+
+
+def _items(conn: sa.Connection, ids: Sequence[str]) -> dict[str, list[ItemState]]:
+    items: dict[str, list[ItemState]] = {}
+    query = sa.select(pas_items).where(pas_items.c.pa_id.in_(ids))
+    for r in conn.execute(query.order_by(pas_items.c.pa_id, pas_items.c.sequence)).mappings():
+        state = ItemState(r["sequence"], r["item"], r["action"], r["decision"])
+        items.setdefault(r["pa_id"], []).append(state)
+    return items
 
 
 def _latest_requests(conn: sa.Connection, ids: Sequence[str]) -> dict[str, dict[str, object]]:

@@ -30,6 +30,7 @@ from davinci_pa.store.schema import (
     pas_review_queue,
     pas_submissions,
 )
+from davinci_pa.store.upsert import upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +114,8 @@ class StateChange:
     """What the request's history records about this change (who, what, before/after)."""
 
 
-ChangeListener = Callable[[Connection, str], None]
-"""Told, inside the writing transaction, which authorization a saved change touched."""
+ChangeListener = Callable[[Connection, StateChange], None]
+"""Told of each saved change, inside the transaction that wrote it."""
 
 
 class DuplicateSubmission(StoreError):
@@ -133,7 +134,7 @@ class PasRecords:
         self._listeners: list[ChangeListener] = []
 
     def add_listener(self, listener: ChangeListener) -> None:
-        """Call ``listener(conn, pa_id)`` inside the transaction of every saved change."""
+        """Call ``listener(conn, change)`` inside the transaction of every saved change."""
         self._listeners.append(listener)
 
     def answer_for(self, dedupe_key: str) -> dict[str, Any] | None:
@@ -158,7 +159,7 @@ class PasRecords:
             with self._db.transaction(conflicts=True) as conn:
                 _write(conn, change, self._clock())
                 for listener in self._listeners:
-                    listener(conn, change.authorization.pa_id)
+                    listener(conn, change)
         except IntegrityError as exc:
             raise DuplicateSubmission("this submission was already recorded") from exc
 
@@ -282,13 +283,9 @@ class PasRecords:
 
 def _write(conn: Connection, change: StateChange, now: datetime) -> None:
     auth = asdict(change.authorization) | {"updated_at": now}
-    updated = conn.execute(
-        sa.update(pas_authorizations)
-        .where(pas_authorizations.c.pa_id == auth["pa_id"])
-        .values(**{k: v for k, v in auth.items() if k not in {"pa_id", "created_at"}})
-    )
-    if updated.rowcount == 0:
-        conn.execute(sa.insert(pas_authorizations).values(**auth))
+    key = {"pa_id": auth.pop("pa_id")}
+    upsert(conn, pas_authorizations, key, auth, insert_only={"created_at"})
+    auth |= key
     submission_id = None
     if change.submission is not None:
         submission_id = change.submission.id
@@ -329,25 +326,10 @@ def _write(conn: Connection, change: StateChange, now: datetime) -> None:
 def _write_items(conn: Connection, pa_id: str, items: Iterable[ItemState], now: datetime) -> None:
     for item in items:
         values = {"item": item.item, "action": item.action, "decision": item.decision}
-        done = conn.execute(
-            sa.update(pas_items)
-            .where(pas_items.c.pa_id == pa_id, pas_items.c.sequence == item.sequence)
-            .values(decided_at=now, **values)
-        )
-        if done.rowcount == 0:
-            conn.execute(
-                sa.insert(pas_items).values(
-                    pa_id=pa_id, sequence=item.sequence, decided_at=now, **values
-                )
-            )
+        key = {"pa_id": pa_id, "sequence": item.sequence}
+        upsert(conn, pas_items, key, values | {"decided_at": now})
 
 
 def _write_review(conn: Connection, review: ReviewEntry) -> None:
     values = asdict(review)
-    done = conn.execute(
-        sa.update(pas_review_queue)
-        .where(pas_review_queue.c.pa_id == review.pa_id)
-        .values(**{k: v for k, v in values.items() if k != "pa_id"})
-    )
-    if done.rowcount == 0:
-        conn.execute(sa.insert(pas_review_queue).values(**values))
+    upsert(conn, pas_review_queue, {"pa_id": values.pop("pa_id")}, values)

@@ -7,7 +7,7 @@ both resolve the conflict inside one statement instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,9 +15,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 
 def upsert(
-    conn: sa.Connection, table: sa.Table, key: Mapping[str, Any], values: Mapping[str, Any]
+    conn: sa.Connection,
+    table: sa.Table,
+    key: Mapping[str, Any],
+    values: Mapping[str, Any],
+    *,
+    insert_only: Collection[str] = (),
 ) -> None:
-    """Insert ``key`` + ``values`` into ``table``, or set ``values`` on the row with ``key``."""
+    """Insert ``key`` + ``values`` into ``table``, or set ``values`` on the row with ``key``.
+
+    Columns named in ``insert_only`` are written when the row is new and left as they are
+    on an existing row (a creation time, say).
+    """
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = insert(table).values({**key, **values})
-    conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=dict(values)))
+    changed = {name: value for name, value in values.items() if name not in insert_only}
+    conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changed))
