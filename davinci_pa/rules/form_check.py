@@ -112,7 +112,7 @@ def _unused_requests(libraries: Mapping[str, tuple[str, Elm]], used: set[Define]
             name = str(statement.get("name"))
             if name == statement.get("context"):
                 continue  # the implicit context definition: the patient the form is about
-            types = sorted({_type_name(r) for r in _retrieves(statement.get("expression"))})
+            types = sorted({_type_name(r) for r in _nodes(statement.get("expression"), _RETRIEVES)})
             if types and (library, name) not in reached:
                 message = (
                     f"requests {', '.join(types)} from the EHR but no form question uses it "
@@ -134,7 +134,7 @@ def _reachable(libraries: Mapping[str, tuple[str, Elm]], start: set[Define]) -> 
         aliases = _aliases(elm)
         for statement in _statements(elm):
             if statement.get("name") == name:
-                for ref in _refs(statement):
+                for ref in _nodes(statement, _REFERENCES):
                     target = aliases.get(str(ref.get("libraryName")), library)
                     if ref.get("libraryName") is None:
                         target = library
@@ -151,26 +151,20 @@ def _aliases(elm: Elm) -> dict[str, str]:
     return {str(i.get("localIdentifier")): str(i.get("path")) for i in includes}
 
 
-def _refs(value: Any) -> Iterator[Elm]:
+def _nodes(value: Any, types: frozenset[str]) -> Iterator[Elm]:
+    """Every ELM node under ``value`` whose ``type`` is one of ``types``."""
     if isinstance(value, dict):
-        if value.get("type") in {"ExpressionRef", "FunctionRef"}:
+        if value.get("type") in types:
             yield value
         for child in value.values():
-            yield from _refs(child)
+            yield from _nodes(child, types)
     elif isinstance(value, list):
         for child in value:
-            yield from _refs(child)
+            yield from _nodes(child, types)
 
 
-def _retrieves(value: Any) -> Iterator[Elm]:
-    if isinstance(value, dict):
-        if value.get("type") == "Retrieve":
-            yield value
-        for child in value.values():
-            yield from _retrieves(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from _retrieves(child)
+_REFERENCES = frozenset({"ExpressionRef", "FunctionRef"})
+_RETRIEVES = frozenset({"Retrieve"})
 
 
 def _type_name(retrieve: Elm) -> str:

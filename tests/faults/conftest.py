@@ -21,13 +21,12 @@ import sqlalchemy as sa
 
 from davinci_pa import shipped
 from davinci_pa.auth.client import fetch_token
-from davinci_pa.cdshooks.jwt import sign_test_token
-from tests._shared import REPO, load_shared_json
+from tests._shared import load_shared_json
 from tests.pas.conftest import SCOPE
 from tests.store.conftest import postgres_schema_url
+from tests.support.demo_keys import KEYS, demo_ehr_token
 from tests.support.gunicorn import davinci_pa
 
-KEYS = REPO / "examples" / "keys"
 TIMEOUT = 30.0
 """Client timeout of every call (gunicorn's worker timeout is 30 s too)."""
 
@@ -94,15 +93,7 @@ class Caller:
 
     def hook(self, service: str = "order-sign-crd") -> requests.Response:
         """An order-sign CDS hook call signed by the demo EHR (a fresh JWT each time)."""
-        signer = json.loads((KEYS / "demo-ehr.private.json").read_text())
-        key = signer["key"]
-        token = sign_test_token(
-            key,
-            iss=signer["issuer"],
-            aud=f"{self.base}/cds-services/{service}",
-            kid=key["kid"],
-            alg="ES384",
-        )
+        token = demo_ehr_token(f"{self.base}/cds-services/{service}")
         return self.session.post(
             f"{self.base}/cds-services/{service}",
             json=shipped.example_request("order-sign-power-wheelchair"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from davinci_pa import shipped
-from davinci_pa.cdshooks.jwt import sign_test_token
 from davinci_pa.server import create_app
 from davinci_pa.server.settings import ServerSettings
-from tests._shared import REPO
 from tests.support.database import migrated_sqlite
+from tests.support.demo_keys import KEYS, demo_ehr_token
 
-KEYS = REPO / "examples" / "keys"
 BASE = "http://127.0.0.1:8080"
 
 
@@ -31,15 +28,7 @@ class App:
     client: FlaskClient
 
     def hook(self, service: str = "order-sign-crd") -> Any:
-        signer = json.loads((KEYS / "demo-ehr.private.json").read_text())
-        key = signer["key"]
-        token = sign_test_token(
-            key,
-            iss=signer["issuer"],
-            aud=f"{BASE}/cds-services/{service}",
-            kid=key["kid"],
-            alg="ES384",
-        )
+        token = demo_ehr_token(f"{BASE}/cds-services/{service}")
         return self.client.post(
             f"/cds-services/{service}",
             json=shipped.example_request("order-sign-power-wheelchair"),

@@ -24,16 +24,16 @@ from schemathesis.checks import not_a_server_error
 
 from davinci_pa.auth.client import sign_client_assertion, token_form
 from davinci_pa.auth.clients import DEFAULT_CLIENT_SCOPE
-from davinci_pa.cdshooks.jwt import sign_test_token
 from davinci_pa.review.accounts import Accounts
 from davinci_pa.review.roles import PHYSICIAN
 from davinci_pa.server import create_app
 from davinci_pa.server.openapi import document
 from davinci_pa.server.review.session import COOKIE, PATH
 from davinci_pa.store.review_records import Reviewers, Sessions
-from tests.ops.conftest import BASE, KEYS, settings_for
+from tests.ops.conftest import BASE, settings_for
 from tests.review.conftest import PASSWORD
 from tests.security.conftest import CLINIC_A, claim_bundle
+from tests.support.demo_keys import KEYS, demo_ehr_token
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def _fuzz_signed_in(operation: Any, credentials: Credentials) -> set[int]:
             case.body["csrf_token"] = credentials.csrf
         bearer = credentials.bearer
         if case.path.startswith("/cds-services/"):
-            bearer = _hook_token(BASE + case.formatted_path)
+            bearer = demo_ehr_token(BASE + case.formatted_path)
         headers = {"Authorization": f"Bearer {bearer}", "Cookie": credentials.cookie}
         statuses.add(
             case.call_and_validate(headers=headers, checks=[not_a_server_error]).status_code
@@ -144,12 +144,6 @@ def _token(client: FlaskClient, key: dict[str, Any], client_id: str) -> str:
     answer = client.post("/auth/token", data=token_form(assertion, DEFAULT_CLIENT_SCOPE))
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return str(answer.get_json()["access_token"])
-
-
-def _hook_token(audience: str) -> str:
-    signer = json.loads((KEYS / "demo-ehr.private.json").read_text())
-    key = signer["key"]
-    return sign_test_token(key, iss=signer["issuer"], aud=audience, kid=key["kid"], alg=key["alg"])
 
 
 def _pended(client: FlaskClient, clinic: str, reviewer: str) -> str | None:
