@@ -13,11 +13,13 @@ from davinci_pa.fhir.validation import (
     InvalidResource,
     Issue,
     Validator,
+    checker,
     issues_to_operation_outcome,
     raise_for_errors,
 )
 from davinci_pa.fhir.validation.extract import write_subset
 from davinci_pa.fhir.validation.primitives import check_primitive
+from davinci_pa.fhir.validation.references import ReferenceIndex
 from davinci_pa.fhir.validation.structural import validate_structure
 from davinci_pa.fhir.validation.terminology import Terminology
 from tests._shared import load_shared_json, shared_path
@@ -203,3 +205,42 @@ def test_a_null_nested_resource_type_is_an_issue_not_a_crash() -> None:
     issues = validate_structure(response)
     assert [i.message for i in issues] == ["unknown resource type None"]
     assert issues[0].path == "QuestionnaireResponse.contained[0]"
+
+
+def test_any_of_walks_a_profile_ruled_out_by_top_level_cardinality_only_when_none_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PAS Claims are one of profile-claim-update (``related`` 1..*) or profile-claim (0..0).
+
+    Only the profile a Claim's top-level cardinalities leave possible is walked when it
+    passes; when it does not, the other is walked too, for the closest match's issues.
+    """
+    validator = validator_for("davinci_pas_2.2.1.tgz")
+    pas = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
+    alternatives = [pas + "profile-claim-update", pas + "profile-claim"]
+    payload = "must_support_pa_submit_request_payload.json"  # a list of two Bundles
+    bundle = load_shared_json("fixtures", "pas", "v2.2.1", payload)[0]
+    claims = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Claim"]
+    initial = next(c for c in claims if "related" not in c)
+    update = next(c for c in claims if "related" in c)  # its NUBC revenue codes fail both
+    walked: list[str] = []
+    apply = checker.Walk._apply
+
+    def recording(walk: checker.Walk, value: Any, profile: Any, path: str, resource: bool) -> None:
+        if resource:
+            walked.append(profile.url)
+        apply(walk, value, profile, path, resource)
+
+    monkeypatch.setattr(checker.Walk, "_apply", recording)
+    walk = checker.Walk(validator._services, ReferenceIndex(bundle))
+    assert walk.conforms(initial, alternatives)
+    assert walked == [pas + "profile-claim"]
+    walked.clear()
+    assert not walk.conforms(update, alternatives)
+    assert walked == alternatives
+
+
+def test_an_empty_resource_type_is_not_a_resource() -> None:
+    """Found by the validation fuzz test: the issue had an empty path."""
+    issues = validator_for("davinci-crd-2.0.1.tgz").validate({"resourceType": ""})
+    assert [(i.path, i.message) for i in issues] == [("$", "not a FHIR resource (no resourceType)")]

@@ -251,8 +251,11 @@ class Walk:
             for profile in compiled:
                 self._apply(value, profile, path, resource)
             return
+        # a profile whose top-level cardinalities fail cannot pass: walk the others first,
+        # and the failing ones only when no profile passes (to report the closest one)
+        hopeless = [p for p in compiled if _breaks_top_cardinality(value, p)]
         attempts: list[list[Issue]] = []
-        for profile in compiled:
+        for profile in [p for p in compiled if p not in hopeless] + hopeless:
             mark = len(self.issues)
             self._apply(value, profile, path, resource)
             attempts.append(self.issues[mark:])
@@ -353,6 +356,17 @@ def _element_members_only(children: dict[str, ElementRule]) -> bool:
     from the children is not unknown; the structural layer checks them against the type.
     """
     return children.keys() <= {"id", "extension"}
+
+
+def _breaks_top_cardinality(value: Any, profile: CompiledProfile) -> bool:
+    """Whether a direct child of ``value`` breaks the cardinality ``profile`` gives it."""
+    if not isinstance(value, dict):
+        return False
+    for child in profile.root.element_children().values():
+        count = 0 if value.keys().isdisjoint(child.own_names()) else len(collect(value, child, ""))
+        if count < child.min or (child.max is not None and count > child.max):
+            return True
+    return False
 
 
 def _type_of(item: Item, rule: ElementRule) -> str | None:

@@ -92,7 +92,7 @@ class Validator:
                 for nested resources whose element definition names no profile.
         """
         rtype = resource.get("resourceType") if isinstance(resource, dict) else None
-        if not isinstance(rtype, str):
+        if not isinstance(rtype, str) or not rtype:
             return [Issue("error", "$", "not a FHIR resource (no resourceType)", None, "structure")]
         structure = validate_structure(resource, rtype) if self.structural else []
         profiles = self._profiles_for(resource, profile)
