@@ -116,7 +116,7 @@ class PasService:
             new_id=new_id,
         )
         self._decider = ItemDecider(rules, reason_codes=self.options.x12_reason_codes)
-        self._validator = validator or _profile_validator(self.options.profile_packages)
+        self._validator = validator or _profile_validator(self.options)
         self._clock = clock
         self._new_id = new_id
 
@@ -501,12 +501,14 @@ def _with_note(bundle: Resource, text: str) -> Resource:
     return bundle
 
 
-def _profile_validator(packages: Sequence[str]) -> BundleValidator | None:
-    if not packages:
+def _profile_validator(options: PasOptions) -> BundleValidator | None:
+    if not options.profile_packages:
         return None
     from davinci_pa.fhir.validation import Validator  # loading packages is for servers only
 
-    return Validator.from_packages([Path(p) for p in packages], structural=False)
+    packages = [Path(p) for p in options.profile_packages]
+    unverifiable = options.ignored_validation_systems
+    return Validator.from_packages(packages, structural=False, unverifiable_systems=unverifiable)
 
 
 def _dedupe_key(bundle: Resource, submitter: str | None) -> str:

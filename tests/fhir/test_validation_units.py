@@ -17,8 +17,10 @@ from davinci_pa.fhir.validation import (
     issues_to_operation_outcome,
     raise_for_errors,
 )
+from davinci_pa.fhir.validation.bindings import check_binding
 from davinci_pa.fhir.validation.extract import write_subset
 from davinci_pa.fhir.validation.primitives import check_primitive
+from davinci_pa.fhir.validation.profile import Binding
 from davinci_pa.fhir.validation.references import ReferenceIndex
 from davinci_pa.fhir.validation.structural import validate_structure
 from davinci_pa.fhir.validation.terminology import Terminology
@@ -244,3 +246,18 @@ def test_an_empty_resource_type_is_not_a_resource() -> None:
     """Found by the validation fuzz test: the issue had an empty path."""
     issues = validator_for("davinci-crd-2.0.1.tgz").validate({"resourceType": ""})
     assert [(i.path, i.message) for i in issues] == [("$", "not a FHIR resource (no resourceType)")]
+
+
+@pytest.mark.parametrize(
+    ("unverifiable", "verdict"), [((), "error"), (("example.org",), "unchecked")]
+)
+def test_a_required_binding_leaves_codes_of_unverifiable_systems_unchecked(
+    unverifiable: tuple[str, ...], verdict: str
+) -> None:
+    """Licensed code systems (X12, NUBC) cannot be judged locally: no binding error for them."""
+    index = validator_for("davinci-crd-2.0.1.tgz").index
+    terminology = Terminology(index, unverifiable=unverifiable)
+    coding = {"system": "http://example.org/licensed", "code": "covered"}
+    binding = Binding("required", CRD_VS + "coverageInfo")
+    result = check_binding(coding, "Coding", binding, "Extension.valueCoding", terminology)
+    assert result.verdict == verdict

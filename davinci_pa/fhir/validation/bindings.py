@@ -3,8 +3,9 @@
 ``required`` bindings: the value must come from the ValueSet; ``extensible``: a code from a
 system the ValueSet enumerates but not in it earns a warning. Other strengths are not
 checked. When a ValueSet is not available locally, ``code`` elements fall back to the
-allowed values that fhir.resources knows for the core binding; anything else is left
-unchecked (counted by the caller through the returned verdict).
+allowed values that fhir.resources knows for the core binding; anything else, and a code of
+a system the terminology calls unverifiable, is left unchecked (counted by the caller
+through the returned verdict).
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def check_binding(
     if any(answers):
         return _OK
     if binding.strength == "required":
-        if all(a is False for a in answers):
+        if all(a is False for a in answers) and not any(
+            terminology.unverifiable(system) for system, _ in codings
+        ):
             return BindingResult("error", _not_in(codings, binding, "required"))
         return _UNCHECKED
     if _system_enumerated(codings, expansion):

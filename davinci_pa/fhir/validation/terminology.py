@@ -9,7 +9,7 @@ decided locally, e.g. a LOINC filter or an external ValueSet).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,9 +67,17 @@ class Expansion:
 class Terminology:
     """Decides ValueSet membership with the resources of a :class:`ConformanceIndex`."""
 
-    def __init__(self, index: ConformanceIndex) -> None:
+    def __init__(self, index: ConformanceIndex, *, unverifiable: Sequence[str] = ()) -> None:
         self._index = index
         self._cache: dict[str, Expansion | None] = {}
+        self._unverifiable = tuple(unverifiable)
+
+    def unverifiable(self, system: str | None) -> bool:
+        """Whether codes of ``system`` cannot be judged here (licensed content, say).
+
+        ``unverifiable`` holds URL fragments: ``"x12.org"`` covers every X12 code system.
+        """
+        return system is not None and any(part in system for part in self._unverifiable)
 
     def expansion(self, canonical: str) -> Expansion | None:
         """Return the local expansion of a ValueSet, or ``None`` when it is not available."""

@@ -34,10 +34,25 @@ ProfileMap = Mapping[str, "str | Sequence[str]"]
 class Validator:
     """Validates FHIR R4 JSON against base R4 and the profiles of the loaded packages."""
 
-    def __init__(self, index: ConformanceIndex, *, structural: bool = True) -> None:
+    def __init__(
+        self,
+        index: ConformanceIndex,
+        *,
+        structural: bool = True,
+        unverifiable_systems: Sequence[str] = (),
+    ) -> None:
+        """A validator over ``index``.
+
+        Args:
+            index: the loaded IG packages.
+            structural: also check base R4 structure with fhir.resources.
+            unverifiable_systems: URL fragments of code systems whose content is not
+                available (licensed X12 or NUBC codes): their required bindings are left
+                unchecked.
+        """
         self.index = index
         self.structural = structural
-        self.terminology = Terminology(index)
+        self.terminology = Terminology(index, unverifiable=unverifiable_systems)
         self.invariants = InvariantEvaluator()
         self._compiled: dict[int, CompiledProfile] = {}
         self._lock = threading.Lock()
@@ -45,10 +60,15 @@ class Validator:
 
     @classmethod
     def from_packages(
-        cls, sources: Iterable[PackageSource], *, structural: bool = True
+        cls,
+        sources: Iterable[PackageSource],
+        *,
+        structural: bool = True,
+        unverifiable_systems: Sequence[str] = (),
     ) -> Validator:
         """Build a validator from IG packages: ``.tgz`` paths, their bytes, or JSON folders."""
-        return cls(ConformanceIndex(IgPackage.load(s) for s in sources), structural=structural)
+        index = ConformanceIndex(IgPackage.load(s) for s in sources)
+        return cls(index, structural=structural, unverifiable_systems=unverifiable_systems)
 
     # -- profiles -----------------------------------------------------------------------
 
