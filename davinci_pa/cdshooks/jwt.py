@@ -118,11 +118,13 @@ class JwtVerifier:
         Raises:
             AuthenticationError: saying which check failed.
         """
-        header = self._header(token)
+        jws = _parse(token)
+        header = self._header(jws.header)
         alg, kid = header["alg"], header["kid"]
-        issuer = self._issuer(token)
+        issuer = self._issuer(jws.claims)
         key = self._key(issuer, kid, alg, header.get("jku"))
-        claims = self._signed_claims(token, key, alg)
+        _check_signature(jws, key, alg)
+        claims = jws.claims
         audiences = self._check_audience(claims, audience)
         exp, iat = self._check_times(claims)
         jti = claims.get("jti")
@@ -143,13 +145,7 @@ class JwtVerifier:
             alg=alg,
         )
 
-    def _header(self, token: str) -> dict[str, Any]:
-        if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_BYTES:
-            raise _reject("missing or oversized token")
-        try:
-            header = pyjwt.get_unverified_header(token)
-        except pyjwt.PyJWTError as exc:
-            raise _reject("not a well-formed JWS compact token") from exc
+    def _header(self, header: dict[str, Any]) -> dict[str, Any]:
         alg = header.get("alg")
         if not isinstance(alg, str) or alg.lower() == "none":
             raise _reject("unsigned tokens (alg 'none') are not accepted")
@@ -167,11 +163,7 @@ class JwtVerifier:
             raise _reject("the 'kid' header is required")
         return header
 
-    def _issuer(self, token: str) -> TrustedIssuer:
-        try:
-            unverified = pyjwt.decode(token, options={"verify_signature": False})
-        except pyjwt.PyJWTError as exc:
-            raise _reject("the payload is not a JSON object") from exc
+    def _issuer(self, unverified: Mapping[str, Any]) -> TrustedIssuer:
         iss = unverified.get("iss")
         if not isinstance(iss, str) or not iss:
             raise _reject("the 'iss' claim is required")
@@ -198,25 +190,6 @@ class JwtVerifier:
         if found is None:  # maybe the client rotated its keys: refresh once
             found = find_public_key(self._fetcher.fetch(url, refresh=True), kid, alg)
         return _require(found, kid)
-
-    def _signed_claims(self, token: str, key: Any, alg: str) -> dict[str, Any]:
-        options: Any = {
-            "verify_signature": True,
-            "verify_exp": False,
-            "verify_nbf": False,
-            "verify_iat": False,
-            "verify_aud": False,
-            "verify_iss": False,
-            "verify_sub": False,
-            "verify_jti": False,
-        }
-        try:
-            claims: dict[str, Any] = pyjwt.decode(token, key=key, algorithms=[alg], options=options)
-        except pyjwt.InvalidSignatureError as exc:
-            raise _reject("signature verification failed") from exc
-        except pyjwt.PyJWTError as exc:
-            raise _reject(f"the token could not be verified ({type(exc).__name__})") from exc
-        return claims
 
     def _check_audience(
         self, claims: Mapping[str, Any], audience: str | Collection[str]
@@ -245,6 +218,48 @@ class JwtVerifier:
         if nbf is not None and _number(claims, "nbf") > now + leeway:
             raise _reject("the token is not valid yet ('nbf')")
         return int(exp), int(iat)
+
+
+@dataclass(frozen=True, slots=True)
+class _Jws:
+    """A compact JWS taken apart once; ``claims`` are unverified until the signature is."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+_JWS = pyjwt.PyJWS()
+
+
+def _parse(token: str) -> _Jws:
+    """Split and decode the three parts (RFC 7515 §7.1); refuse what is not a JWT."""
+    if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_BYTES:
+        raise _reject("missing or oversized token")
+    try:  # PyJWT checks base64url, the header's JSON, kid's type and crit
+        parts = _JWS.decode_complete(token, options={"verify_signature": False})
+    except pyjwt.PyJWTError as exc:
+        raise _reject("not a well-formed JWS compact token") from exc
+    try:
+        claims = json.loads(parts["payload"])
+    except ValueError:
+        claims = None
+    if not isinstance(claims, dict):
+        raise _reject("the payload is not a JSON object")
+    signing_input = token.rpartition(".")[0].encode()
+    return _Jws(parts["header"], claims, signing_input, parts["signature"])
+
+
+def _check_signature(jws: _Jws, key: Any, alg: str) -> None:
+    """Verify the signature with ``key`` under ``alg`` (already checked as accepted)."""
+    algorithm = pyjwt.get_algorithm_by_name(alg)
+    try:
+        valid = algorithm.verify(jws.signing_input, algorithm.prepare_key(key), jws.signature)
+    except (pyjwt.PyJWTError, ValueError, TypeError) as exc:
+        raise _reject(f"the token could not be verified ({type(exc).__name__})") from exc
+    if not valid:
+        raise _reject("signature verification failed")
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float:
