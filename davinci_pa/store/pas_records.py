@@ -283,16 +283,15 @@ class PasRecords:
 
 def _write(conn: Connection, change: StateChange, now: datetime) -> None:
     auth = asdict(change.authorization) | {"updated_at": now}
-    key = {"pa_id": auth.pop("pa_id")}
-    upsert(conn, pas_authorizations, key, auth, insert_only={"created_at"})
-    auth |= key
+    pa_id = auth.pop("pa_id")
+    upsert(conn, pas_authorizations, {"pa_id": pa_id}, auth, insert_only={"created_at"})
     submission_id = None
     if change.submission is not None:
         submission_id = change.submission.id
         conn.execute(
             sa.insert(pas_submissions).values(
                 id=submission_id,
-                pa_id=auth["pa_id"],
+                pa_id=pa_id,
                 version=auth["version"],
                 dedupe_key=change.submission.dedupe_key,
                 received_at=now,
@@ -302,7 +301,7 @@ def _write(conn: Connection, change: StateChange, now: datetime) -> None:
         )
     conn.execute(
         sa.insert(pas_responses).values(
-            pa_id=auth["pa_id"],
+            pa_id=pa_id,
             version=auth["version"],
             submission_id=submission_id,
             created_at=now,
@@ -313,10 +312,10 @@ def _write(conn: Connection, change: StateChange, now: datetime) -> None:
         kept = [item.sequence for item in change.items]
         conn.execute(
             sa.delete(pas_items).where(
-                pas_items.c.pa_id == auth["pa_id"], pas_items.c.sequence.not_in(kept)
+                pas_items.c.pa_id == pa_id, pas_items.c.sequence.not_in(kept)
             )
         )
-    _write_items(conn, auth["pa_id"], change.items, now)
+    _write_items(conn, pa_id, change.items, now)
     if change.review is not None:
         _write_review(conn, change.review)
     enqueue(conn, change.notifications, now)

@@ -253,17 +253,18 @@ class Walk:
             return
         # a profile whose top-level cardinalities fail cannot pass: walk the others first,
         # and the failing ones only when no profile passes (to report the closest one)
-        hopeless = [p for p in compiled if _breaks_top_cardinality(value, p)]
-        attempts: list[list[Issue]] = []
-        for profile in [p for p in compiled if p not in hopeless] + hopeless:
+        hopeless = {n for n, p in enumerate(compiled) if _breaks_top_cardinality(value, p)}
+        attempts: dict[int, list[Issue]] = {}
+        for index in sorted(range(len(compiled)), key=lambda n: n in hopeless):
             mark = len(self.issues)
-            self._apply(value, profile, path, resource)
-            attempts.append(self.issues[mark:])
+            self._apply(value, compiled[index], path, resource)
+            found = attempts[index] = self.issues[mark:]
             del self.issues[mark:]
-            if not any(i.severity == "error" for i in attempts[-1]):
-                self.issues.extend(attempts[-1])
+            if not any(i.severity == "error" for i in found):
+                self.issues.extend(found)
                 return
-        best = min(attempts, key=lambda found: sum(i.severity == "error" for i in found))
+        tried = (attempts[n] for n in range(len(compiled)))  # the first closest in declared order
+        best = min(tried, key=lambda found: sum(i.severity == "error" for i in found))
         self.issues.extend(best)
         names = ", ".join(p.url for p in compiled)
         self._report("error", path, f"does not conform to any of the profiles {names}")
