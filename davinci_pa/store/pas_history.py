@@ -26,12 +26,15 @@ class HistoryEvent:
     detail: Mapping[str, Any]
 
 
+_INSERT = sa.insert(pas_history)
+
+
 def add_history(conn: Connection, events: Sequence[HistoryEvent]) -> None:
     """Append history events inside the caller's transaction."""
     for event in events:
         values = {k: getattr(event, k) for k in event.__dataclass_fields__}
         values["detail"] = dict(event.detail)
-        conn.execute(sa.insert(pas_history).values(**values))
+        conn.execute(_INSERT, values)
 
 
 class History:

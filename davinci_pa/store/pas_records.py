@@ -281,6 +281,10 @@ class PasRecords:
         return Authorization(**aware_row(row)) if row else None
 
 
+_INSERT_SUBMISSION = sa.insert(pas_submissions)
+_INSERT_RESPONSE = sa.insert(pas_responses)
+
+
 def _write(conn: Connection, change: StateChange, now: datetime) -> None:
     auth = asdict(change.authorization) | {"updated_at": now}
     pa_id = auth.pop("pa_id")
@@ -288,26 +292,24 @@ def _write(conn: Connection, change: StateChange, now: datetime) -> None:
     submission_id = None
     if change.submission is not None:
         submission_id = change.submission.id
-        conn.execute(
-            sa.insert(pas_submissions).values(
-                id=submission_id,
-                pa_id=pa_id,
-                version=auth["version"],
-                dedupe_key=change.submission.dedupe_key,
-                received_at=now,
-                request=change.submission.request,
-                submitter=change.submission.submitter,
-            )
-        )
-    conn.execute(
-        sa.insert(pas_responses).values(
-            pa_id=pa_id,
-            version=auth["version"],
-            submission_id=submission_id,
-            created_at=now,
-            bundle=change.response,
-        )
-    )
+        submission = {
+            "id": submission_id,
+            "pa_id": pa_id,
+            "version": auth["version"],
+            "dedupe_key": change.submission.dedupe_key,
+            "received_at": now,
+            "request": change.submission.request,
+            "submitter": change.submission.submitter,
+        }
+        conn.execute(_INSERT_SUBMISSION, submission)
+    response = {
+        "pa_id": pa_id,
+        "version": auth["version"],
+        "submission_id": submission_id,
+        "created_at": now,
+        "bundle": change.response,
+    }
+    conn.execute(_INSERT_RESPONSE, response)
     if change.replace_items:
         kept = [item.sequence for item in change.items]
         conn.execute(

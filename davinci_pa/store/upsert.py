@@ -7,6 +7,7 @@ both resolve the conflict inside one statement instead.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -27,7 +28,21 @@ def upsert(
     Columns named in ``insert_only`` are written when the row is new and left as they are
     on an existing row (a creation time, say).
     """
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values({**key, **values})
-    changed = {name: value for name, value in values.items() if name not in insert_only}
-    conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changed))
+    statement = _statement(
+        conn.dialect.name, table, tuple(key), tuple(values), frozenset(insert_only)
+    )
+    conn.execute(statement, {**key, **values})
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(
+    dialect: str,
+    table: sa.Table,
+    key: tuple[str, ...],
+    columns: tuple[str, ...],
+    insert_only: frozenset[str],
+) -> Any:
+    """The upsert of one shape, built once and bound per call (SQLAlchemy caches it compiled)."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    changed = {name: insert.excluded[name] for name in columns if name not in insert_only}
+    return insert.on_conflict_do_update(index_elements=list(key), set_=changed)
