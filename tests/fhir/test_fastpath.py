@@ -110,6 +110,9 @@ CASES = [
     ("a = 'x' implies b.exists()", {}, True),  # empty implies anything: not false
     ("a and b", {"a": True}, True),  # true and empty: empty, not false
     ("a or b", {"a": False, "b": False}, False),
+    ("a.exists() xor b.exists()", {"a": 1, "b": 2}, False),
+    ("a.exists() xor b.exists()", {"b": 2}, True),
+    ("a xor b", {"a": True}, True),  # true xor empty: empty, not false
     ("a.where(b = 1).count() = 2", {"a": [{"b": 1}, {"b": 1}, {"b": 2}]}, True),
     ("a.all(b.exists())", {"a": [{"b": 1}, {}]}, False),
     ("value.code = '1'", {"valueCodeableConcept": {"code": "1"}}, True),

@@ -4,7 +4,7 @@ Profile invariants are mostly short boolean expressions over paths: ``where()``,
 ``exists()``, ``empty()``, ``count()``, ``all()``, ``implies``, equality with literals.
 Interpreting them with fhirpathpy costs about a millisecond each; this compiles each
 expression once, from fhirpathpy's own parse tree, into nested closures (FHIRPath N1
-semantics: collections, empty propagation, three-valued ``and``/``or``/``implies``). Any
+semantics: collections, empty propagation, three-valued ``and``/``or``/``xor``/``implies``). Any
 construct outside the subset (type tests, ``resolve()``, ``memberOf()``, date arithmetic,
 most functions) raises :class:`Unsupported` at compile time and the caller falls back to
 fhirpathpy, so the subset only ever changes speed, never the answer (checked against
@@ -416,9 +416,15 @@ def _implies(a: bool | None, b: Callable[[], bool | None]) -> bool | None:
     return True if other is True else None
 
 
+def _xor(a: bool | None, b: Callable[[], bool | None]) -> bool | None:
+    other = b()
+    return None if a is None or other is None else a != other
+
+
 _COMBINE: dict[str, Callable[[bool | None, Callable[[], bool | None]], bool | None]] = {
     "and": _and,
     "or": _or,
+    "xor": _xor,
     "implies": _implies,
 }
 
