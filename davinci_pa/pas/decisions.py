@@ -109,8 +109,8 @@ class ItemDecider:
         self, request: PasRequest, item: Resource, payer: Payer, now: datetime
     ) -> ItemDecision:
         """Decide one item."""
-        order = request.resolve(_requested_service(item)) or {}
-        codes = item_codes(request, item)
+        order = _ordered(request, item)
+        codes = _codes(order, item)
         context = RuleContext(
             hook="pas-submit",
             order=order or {"resourceType": "Claim"},
@@ -150,7 +150,14 @@ def item_codes(request: PasRequest, item: Resource) -> list[Code]:
     PAS: the item's ``requestedService`` extension names the order (its CPT/HCPCS code);
     ``productOrService`` often carries only an X12 service type.
     """
-    order = request.resolve(_requested_service(item)) or {}
+    return _codes(_ordered(request, item), item)
+
+
+def _ordered(request: PasRequest, item: Resource) -> Resource:
+    return request.resolve(_requested_service(item)) or {}
+
+
+def _codes(order: Resource, item: Resource) -> list[Code]:
     return [*_order_codes(order), *codings(item.get("productOrService"))]
 
 

@@ -2,9 +2,9 @@
 
 CDS Hooks §Trusting CDS Clients: ``jti`` protects against replay. A token id is accepted
 once per issuer until the token expires. One autocommitted statement per token: an insert
-that, on an existing id, takes the row over only when it has expired. Expired rows are pruned once a
-minute per process, not on every token (a delete on every call costs a round trip and
-contends between workers).
+that, on an existing id, takes the row over only when it has expired. Expired rows are
+pruned once a minute per process, not on every token (a delete on every call costs a round
+trip and contends between workers).
 """
 
 from __future__ import annotations
@@ -14,21 +14,20 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from davinci_pa.store.database import Database
 from davinci_pa.store.schema import jwt_replay
+from davinci_pa.store.upsert import dialect_insert
 
 PRUNE_INTERVAL = 60.0
 """Seconds between deletions of expired token ids."""
 
-_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _PRUNE = sa.delete(jwt_replay).where(jwt_replay.c.expires_at < sa.bindparam("now"))
 
 
 def _remember(dialect: str) -> Any:
     """INSERT the id; on a conflict take the row over only if it expired; RETURNING tells."""
-    insert = _INSERTS[dialect](jwt_replay)
+    insert = dialect_insert(dialect)(jwt_replay)
     return insert.on_conflict_do_update(
         index_elements=[jwt_replay.c.issuer, jwt_replay.c.jti],
         set_={"expires_at": insert.excluded.expires_at},

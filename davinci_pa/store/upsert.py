@@ -8,7 +8,7 @@ both resolve the conflict inside one statement instead.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,6 +43,11 @@ def _statement(
     insert_only: frozenset[str],
 ) -> Any:
     """The upsert of one shape, built once and bound per call (SQLAlchemy caches it compiled)."""
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    insert = dialect_insert(dialect)(table)
     changed = {name: insert.excluded[name] for name in columns if name not in insert_only}
     return insert.on_conflict_do_update(index_elements=list(key), set_=changed)
+
+
+def dialect_insert(dialect: str) -> Callable[[sa.Table], Any]:
+    """The ``insert`` with ``ON CONFLICT`` support of ``dialect`` (PostgreSQL or SQLite)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from davinci_pa.store import Database
 from davinci_pa.store.access_records import MemberRow, keep_member
 from davinci_pa.store.schema import access_members
+from davinci_pa.store.upsert import upsert
 from tests.store.conftest import postgres_schema_url
 from tests.support.gunicorn import wait_until
 
@@ -63,3 +64,19 @@ def test_a_member_recorded_by_two_transactions_at_once(pg: Database) -> None:
     with pg.engine.connect() as conn:
         rows = conn.execute(sa.select(access_members.c.member_id, access_members.c.given)).all()
     assert rows == [("M-1", "jo")]
+
+
+def test_insert_only_columns_keep_their_first_value(database: Database) -> None:
+    """What a PAS authorization saved again does with its ``created_at``."""
+    for given, at in (("ann", T0), ("anne", datetime(2026, 4, 1, tzinfo=UTC))):
+        values = {
+            "family": f"doe-{given}",
+            "given": given,
+            "coverage_ids": ",C1,",
+            "updated_at": at,
+        }
+        with database.transaction() as conn:
+            upsert(conn, access_members, {"member_id": "M-2"}, values, insert_only={"family"})
+    with database.engine.connect() as conn:
+        row = conn.execute(sa.select(access_members.c.given, access_members.c.family)).one()
+    assert tuple(row) == ("anne", "doe-ann")

@@ -104,7 +104,7 @@ class _IssueCache:
     def issues(self, resource: dict[str, Any]) -> tuple[Issue, ...]:
         try:
             canonical = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
-        except (TypeError, orjson.JSONEncodeError):  # e.g. an integer beyond 64 bits
+        except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, say
             return tuple(_model_issues(resource, str(resource["resourceType"])))
         key = hashlib.blake2b(canonical, digest_size=20).digest()
         with self._lock:
