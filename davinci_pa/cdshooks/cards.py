@@ -10,6 +10,7 @@ on an absolute link, actions without what their type needs. Optional values that
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -48,14 +49,12 @@ def _text(name: str, value: object) -> str:
     return value
 
 
+_HTTP_URL = re.compile(r"https?://\S+")
+
+
 def is_http_url(value: object) -> bool:
-    """Whether ``value`` is an absolute http(s) URL."""
-    return (
-        isinstance(value, str)
-        and value.startswith(("https://", "http://"))
-        and len(value.split("://", 1)[1]) > 0
-        and not any(ch.isspace() for ch in value)
-    )
+    """Whether ``value`` is an absolute http(s) URL (no whitespace anywhere)."""
+    return isinstance(value, str) and _HTTP_URL.fullmatch(value) is not None
 
 
 def coding(system: str, code: str, display: str | None = None) -> JsonObject:
